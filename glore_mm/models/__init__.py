@@ -1,0 +1,7 @@
+# Copyright (c) glore_mm contributors. All rights reserved.
+from .insertion import GLORE_PRESETS, GloReInsertionMixin
+from .layers import GloRe2d, GloRe3d, GraphConv
+
+__all__ = [
+    'GloRe2d', 'GloRe3d', 'GraphConv', 'GloReInsertionMixin', 'GLORE_PRESETS'
+]

@@ -1,0 +1,302 @@
+# Copyright (c) glore_mm contributors. All rights reserved.
+"""Global Reasoning (GloRe) units.
+
+Chen et al., "Graph-Based Global Reasoning Networks", CVPR 2019,
+https://arxiv.org/abs/1811.12814.
+"""
+from typing import Dict, Optional
+
+import torch
+import torch.fx
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import build_conv_layer, build_norm_layer
+from mmengine.model import constant_init
+from mmengine.registry import MODELS
+from torch import Tensor
+
+
+def _check_input(x: Tensor, in_channels: int, layout: str, unit: str) -> None:
+    """Raise if ``x`` is not a non-empty tensor of ``layout``."""
+    ndim = len(layout.split(','))
+    if x.dim() != ndim:
+        raise ValueError(f'{unit} expects a {ndim}-D input [{layout}], but '
+                         f'got a {x.dim()}-D tensor of shape {list(x.shape)}')
+    if x.shape[1] != in_channels:
+        raise ValueError(
+            f'{unit} was built with in_channels={in_channels}, but the input '
+            f'has {x.shape[1]} channels (shape {list(x.shape)})')
+    if x.numel() == 0:
+        raise ValueError(f'{unit} got an empty input of shape '
+                         f'{list(x.shape)}; every size must be positive')
+
+
+# A leaf in torch.fx graphs: the check runs in traced modules too, instead of
+# failing the trace on data-dependent control flow.
+torch.fx.wrap('_check_input')
+
+
+def _check_layer_type(name: str, cfg: Dict, unit: str) -> None:
+    """Raise a clear KeyError if ``cfg['type']`` is not a known layer."""
+    layer_type = cfg['type']
+    if isinstance(layer_type, type):
+        return
+    with MODELS.switch_scope_and_registry(None) as registry:
+        found = registry.get(layer_type)
+    if found is None:
+        examples = ("'Conv2d', 'Conv3d', 'DCNv2'" if name == 'conv_cfg' else
+                    "'BN', 'BN3d', 'SyncBN', 'GN', 'IN'")
+        raise KeyError(
+            f'{unit}: {name} type {layer_type!r} is not a layer registered in '
+            f'MMEngine\'s MODELS (from the current scope); use a registered '
+            f'one, e.g. {examples}')
+
+
+def _resolve_size(name: str, value: Optional[int], ratio_name: str,
+                  ratio: float, in_channels: int) -> int:
+    """Size given directly, or as ``ratio`` of ``in_channels``."""
+    if value is not None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(
+                f'{name} must be a positive int or None, but got {value!r}')
+        if value <= 0:
+            raise ValueError(f'{name} must be positive, but got {value}')
+        return value
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)):
+        raise TypeError(f'{ratio_name} must be a number in (0, 1], '
+                        f'but got {ratio!r}')
+    if not 0 < ratio <= 1:
+        raise ValueError(f'{ratio_name} must be in (0, 1], but got {ratio}')
+    size = int(in_channels * ratio)
+    if size < 1:
+        raise ValueError(
+            f'{ratio_name}={ratio} of in_channels={in_channels} leaves no '
+            f'{name.replace("num_", "")}s; pass {name} or a larger ratio')
+    return size
+
+
+class GraphConv(nn.Module):
+    """Graph convolution over a fully connected graph of nodes.
+
+    Node features ``V`` of shape ``[N, num_state, num_node]`` are first mixed
+    across nodes (the adjacency, a 1x1 conv over the node axis with bias) with
+    a residual, then passed through ReLU, then mixed across states (a 1x1
+    conv over the state axis without bias): ``W_s · ReLU(V + V · A^T)``.
+
+    Args:
+        num_state (int): Channels of a node's state.
+        num_node (int): Number of graph nodes.
+    """
+
+    def __init__(self, num_state: int, num_node: int) -> None:
+        super().__init__()
+        self.num_state = num_state
+        self.num_node = num_node
+        # Conv1d(num_node, num_node) acts on [N, num_node, num_state]; the
+        # forward applies its weight on the last axis instead of permuting.
+        self.conv_node = nn.Conv1d(num_node, num_node, kernel_size=1)
+        self.conv_state = nn.Conv1d(
+            num_state, num_state, kernel_size=1, bias=False)
+
+    def forward(self, nodes: Tensor) -> Tensor:
+        """Reason over ``nodes`` ([N, num_state, num_node]), same shape out."""
+        # node mixing: [N, num_state, num_node] @ A^T + b
+        adjacency = self.conv_node.weight.squeeze(-1)
+        hidden = nodes + F.linear(nodes, adjacency, self.conv_node.bias)
+        hidden = F.relu(hidden)
+        # state mixing: [num_state, num_state] @ [N, num_state, num_node]
+        return torch.matmul(self.conv_state.weight.squeeze(-1), hidden)
+
+
+class _GloReNd(nn.Module):
+    """Global Reasoning unit, dimension-agnostic base of GloRe2d/GloRe3d.
+
+    Proposed in `Graph-Based Global Reasoning Networks
+    <https://arxiv.org/abs/1811.12814>`_ (CVPR 2019). Features are projected
+    from coordinate space onto a few graph nodes by a learned projection B,
+    a graph convolution reasons over the fully connected node graph, and the
+    result is projected back with B, extended to the input width by a 1x1
+    conv and a norm, and added to the input.
+
+    The unit starts as the identity: its gate (the last norm, or the
+    extension conv when ``with_norm=False``) is zero-initialised by
+    :meth:`init_weights`, so it can be inserted into a pretrained network
+    without changing its output.
+
+    Args:
+        in_channels (int): Channels of the input.
+        num_state (int, optional): Channels of each node's state. Defaults to
+            None, which means ``int(in_channels * state_ratio)``.
+        num_node (int, optional): Number of graph nodes. Defaults to None,
+            which means ``int(in_channels * node_ratio)``.
+        state_ratio (float): ``num_state`` as a fraction of ``in_channels``
+            when ``num_state`` is None. Defaults to 0.5 (the paper's C/2).
+        node_ratio (float): ``num_node`` as a fraction of ``in_channels``
+            when ``num_node`` is None. Defaults to 0.25 (the paper's C/4).
+        normalize (bool): Scale node features by 1/L, L the number of
+            positions, so they are a weighted mean instead of a sum. Turn it
+            on when inference sees more positions than training (whole-image
+            segmentation after crop training: without it the unit's output
+            grows with the image area) and for large inputs under fp16, where
+            the sum can overflow. Defaults to False, as in the paper.
+        conv_cfg (dict, optional): Config of the 1x1 convolutions. Defaults
+            to None, which means ``nn.Conv2d``/``nn.Conv3d``.
+        norm_cfg (dict, optional): Config of the gate norm. Defaults to None,
+            which means BN with eps 1e-4 as in the authors' code.
+        with_norm (bool): Whether the extension conv is followed by the gate
+            norm. Defaults to True.
+        zero_init (bool): Zero-initialise the gate so the unit starts as the
+            identity. Defaults to True; turn it off only to study what it
+            prevents.
+    """
+
+    _abbr_ = 'glore'
+    __jit_unused_properties__ = ['gate']
+    # set by subclasses: number of spatial axes, the input layout named in
+    # errors, and the conv used when conv_cfg is None
+    spatial_dims = 0
+    layout = ''
+    _default_conv: type = nn.Module
+
+    def __init__(self,
+                 in_channels: int,
+                 num_state: Optional[int] = None,
+                 num_node: Optional[int] = None,
+                 state_ratio: float = 0.5,
+                 node_ratio: float = 0.25,
+                 normalize: bool = False,
+                 conv_cfg: Optional[Dict] = None,
+                 norm_cfg: Optional[Dict] = None,
+                 with_norm: bool = True,
+                 zero_init: bool = True) -> None:
+        super().__init__()
+        unit = self.unit_name = type(self).__name__
+        if isinstance(in_channels, bool) or not isinstance(in_channels, int):
+            raise TypeError(
+                f'{unit}: in_channels must be a positive int, but got '
+                f'{in_channels!r}')
+        if in_channels <= 0:
+            raise ValueError(
+                f'{unit}: in_channels must be positive, but got {in_channels}')
+        for name, flag in (('normalize', normalize), ('with_norm', with_norm),
+                           ('zero_init', zero_init)):
+            if not isinstance(flag, bool):
+                raise TypeError(
+                    f'{unit}: {name} must be True or False, but got {flag!r}')
+        for name, cfg in (('conv_cfg', conv_cfg), ('norm_cfg', norm_cfg)):
+            if cfg is not None and not (isinstance(cfg, dict)
+                                        and 'type' in cfg):
+                raise TypeError(
+                    f'{unit}: {name} must be None or a dict with a "type" '
+                    f'key, but got {cfg!r}')
+        self.in_channels = in_channels
+        # instance copy: TorchScript does not see class attributes
+        self.layout = type(self).layout
+        self.num_state = _resolve_size('num_state', num_state, 'state_ratio',
+                                       state_ratio, in_channels)
+        self.num_node = _resolve_size('num_node', num_node, 'node_ratio',
+                                      node_ratio, in_channels)
+        self.normalize = normalize
+        self.with_norm = with_norm
+        self.zero_init = zero_init
+        # torch's own conv class: mmcv's 'Conv3d' wrapper is not scriptable
+        conv_cfg = conv_cfg or dict(type=self._default_conv)
+        norm_cfg = norm_cfg or dict(
+            type='BN' if self.spatial_dims == 2 else 'BN3d', eps=1e-4)
+        _check_layer_type('conv_cfg', conv_cfg, unit)
+        _check_layer_type('norm_cfg', norm_cfg, unit)
+
+        # coordinate space -> node states and projection B
+        self.conv_state = build_conv_layer(
+            conv_cfg, in_channels, self.num_state, kernel_size=1)
+        self.conv_proj = build_conv_layer(
+            conv_cfg, in_channels, self.num_node, kernel_size=1)
+        self.gcn = GraphConv(self.num_state, self.num_node)
+        # node states back to coordinate space, extended to the input width
+        self.conv_extend = build_conv_layer(
+            conv_cfg, self.num_state, in_channels, kernel_size=1, bias=False)
+        if with_norm:
+            _, self.norm = build_norm_layer(norm_cfg, in_channels)
+        else:
+            self.norm = nn.Identity()
+        self.init_weights()
+
+    @property
+    def gate(self) -> nn.Module:
+        """The last layer, zero at init so the unit starts as identity."""
+        return self.norm if self.with_norm else self.conv_extend
+
+    def init_weights(self) -> None:
+        """Zero the gate so the unit is exactly the identity at start.
+
+        Everything else keeps PyTorch's default initialisation.
+        """
+        if self.zero_init:
+            constant_init(self.gate, 0)
+
+    def extra_repr(self) -> str:
+        return (f'in_channels={self.in_channels}, num_state={self.num_state}, '
+                f'num_node={self.num_node}, normalize={self.normalize}')
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Apply the unit.
+
+        Args:
+            x (Tensor): ``[N, C, H, W]`` for GloRe2d or ``[N, C, T, H, W]``
+                for GloRe3d, with ``C == in_channels``.
+
+        Returns:
+            Tensor: ``x`` plus the reasoned features, same shape as ``x``.
+        """
+        _check_input(x, self.in_channels, self.layout, self.unit_name)
+        states = self.conv_state(x)
+        # [N, num_state, L]
+        states_flat = states.flatten(2)
+        # [N, num_node, L]
+        proj = self.conv_proj(x).flatten(2)
+        nodes = self.project(states_flat, proj)
+        nodes = self.gcn(nodes)
+        # [N, num_state, L] -> [N, num_state, *spatial]
+        reprojected = torch.bmm(nodes, proj).view_as(states)
+        return x + self.norm(self.conv_extend(reprojected))
+
+    def project(self, states: Tensor, proj: Tensor) -> Tensor:
+        """Pool ``states`` [N, S, L] onto nodes with ``proj`` [N, K, L].
+
+        Returns the node features ``states · proj^T`` of shape [N, S, K],
+        divided by L when ``normalize`` is on. The 1/L factor is applied
+        inside the matrix product, so a half-precision sum over many
+        positions is scaled before it is rounded and cannot overflow.
+        """
+        # [N, num_state, num_node]
+        proj_t = proj.transpose(1, 2)
+        if not self.normalize:
+            return torch.bmm(states, proj_t)
+        scale = 1.0 / states.shape[2]
+        return torch.baddbmm(
+            states.new_zeros(()), states, proj_t, beta=0.0, alpha=scale)
+
+
+@MODELS.register_module()
+class GloRe2d(_GloReNd):
+    """Global Reasoning unit for 2D feature maps ``[N, C, H, W]``.
+
+    See :class:`_GloReNd` for the arguments.
+    """
+
+    spatial_dims = 2
+    layout = 'N, C, H, W'
+    _default_conv = nn.Conv2d
+
+
+@MODELS.register_module()
+class GloRe3d(_GloReNd):
+    """Global Reasoning unit for video feature maps ``[N, C, T, H, W]``.
+
+    Reasons over space-time: every position of every frame is projected
+    onto the same nodes. See :class:`_GloReNd` for the arguments.
+    """
+
+    spatial_dims = 3
+    layout = 'N, C, T, H, W'
+    _default_conv = nn.Conv3d

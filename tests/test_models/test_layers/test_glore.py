@@ -1,0 +1,332 @@
+# Copyright (c) glore_mm contributors. All rights reserved.
+import pytest
+import torch
+import torch.nn as nn
+from mmengine.registry import MODELS
+
+from glore_mm import GloRe2d, GloRe3d
+
+UNITS = {2: GloRe2d, 3: GloRe3d}
+SHAPES = {2: (2, 16, 7, 13), 3: (2, 16, 3, 5, 7)}
+
+
+def make_unit(dims, **kwargs):
+    torch.manual_seed(0)
+    return UNITS[dims](SHAPES[dims][1], **kwargs)
+
+
+def randomize_gate(unit):
+    """Give the zero-initialised gate and the norm's statistics values."""
+    with torch.no_grad():
+        for p in unit.gate.parameters():
+            p.normal_()
+        if isinstance(unit.norm, nn.modules.batchnorm._BatchNorm):
+            unit.norm.running_mean.normal_()
+            unit.norm.running_var.uniform_(0.5, 2.0)
+
+
+def literal_glore(unit, x):
+    """The paper's formulas written out with einsum, independent of the unit.
+
+    states S = W_s x + b_s, projection B = W_p x + b_p, nodes V = S B^T
+    (divided by L when normalising), graph conv V' = W_g ReLU(V + V A^T + b_a),
+    reverse projection Y = V' B, extension Z = W_e Y, gate BN(Z), x + BN(Z).
+    """
+    n, c = x.shape[:2]
+    xs = x.reshape(n, c, -1)  # [N, C, L]
+    length = xs.shape[2]
+    w_s = unit.conv_state.weight.reshape(unit.num_state, c)
+    w_p = unit.conv_proj.weight.reshape(unit.num_node, c)
+    states = torch.einsum('sc,ncl->nsl', w_s, xs) + \
+        unit.conv_state.bias[None, :, None]
+    proj = torch.einsum('kc,ncl->nkl', w_p, xs) + \
+        unit.conv_proj.bias[None, :, None]
+    nodes = torch.einsum('nsl,nkl->nsk', states, proj)
+    if unit.normalize:
+        nodes = nodes / length
+    adj = unit.gcn.conv_node.weight.reshape(unit.num_node, unit.num_node)
+    mixed = nodes + torch.einsum('jk,nsk->nsj', adj, nodes) + \
+        unit.gcn.conv_node.bias[None, None, :]
+    w_g = unit.gcn.conv_state.weight.reshape(unit.num_state, unit.num_state)
+    reasoned = torch.einsum('ts,nsk->ntk', w_g, torch.relu(mixed))
+    back = torch.einsum('nsk,nkl->nsl', reasoned, proj)
+    w_e = unit.conv_extend.weight.reshape(c, unit.num_state)
+    ext = torch.einsum('cs,nsl->ncl', w_e, back)
+    if unit.with_norm:
+        bn = unit.norm
+        if bn.training:
+            mean = ext.mean(dim=(0, 2))
+            var = ext.var(dim=(0, 2), unbiased=False)
+        else:
+            mean, var = bn.running_mean, bn.running_var
+        ext = (ext - mean[None, :, None]) / torch.sqrt(var[None, :, None] +
+                                                       bn.eps)
+        ext = ext * bn.weight[None, :, None] + bn.bias[None, :, None]
+    return (xs + ext).reshape(x.shape)
+
+
+@pytest.mark.parametrize('dims', [2, 3])
+@pytest.mark.parametrize('kwargs', [
+    dict(),
+    dict(normalize=True),
+    dict(num_state=5, num_node=3),
+    dict(state_ratio=0.75, node_ratio=0.5, with_norm=False),
+])
+@pytest.mark.parametrize('train', [True, False])
+def test_matches_literal_formulas(dims, kwargs, train):
+    unit = make_unit(dims, **kwargs).train(train)
+    randomize_gate(unit)
+    x = torch.randn(SHAPES[dims])
+    with torch.no_grad():
+        out = unit(x)
+        ref = literal_glore(unit, x)
+    assert out.shape == x.shape
+    torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-4)
+    # the unit really changes the input once its gate is open
+    assert (out - x).abs().max() > 1e-2
+
+
+@pytest.mark.parametrize('dims', [2, 3])
+def test_default_sizes_follow_the_paper(dims):
+    unit = UNITS[dims](64)
+    assert (unit.num_state, unit.num_node) == (32, 16)
+    assert isinstance(unit.norm,
+                      nn.BatchNorm2d if dims == 2 else nn.BatchNorm3d)
+    assert unit.norm.eps == 1e-4
+    assert unit.conv_state.bias is not None
+    assert unit.conv_proj.bias is not None
+    assert unit.gcn.conv_node.bias is not None
+    assert unit.gcn.conv_state.bias is None
+    assert unit.conv_extend.bias is None
+
+
+@pytest.mark.parametrize('dims', [2, 3])
+@pytest.mark.parametrize(
+    'kwargs', [dict(), dict(with_norm=False),
+               dict(normalize=True)])
+@pytest.mark.parametrize('train', [True, False])
+def test_identity_at_init(dims, kwargs, train):
+    unit = make_unit(dims, **kwargs).train(train)
+    x = torch.randn(SHAPES[dims])
+    assert torch.equal(unit(x), x)
+    # and it is not an identity by construction: opening the gate changes it
+    randomize_gate(unit)
+    assert not torch.allclose(unit(x), x)
+
+
+@pytest.mark.parametrize('dims', [2, 3])
+def test_zero_init_off_is_not_identity(dims):
+    unit = make_unit(dims, zero_init=False)
+    x = torch.randn(SHAPES[dims])
+    assert not torch.allclose(unit(x), x)
+
+
+@pytest.mark.parametrize('dims', [2, 3])
+@pytest.mark.parametrize('with_norm', [True, False])
+def test_gradients_reach_every_parameter(dims, with_norm):
+    unit = make_unit(dims, with_norm=with_norm)
+    x = torch.randn(SHAPES[dims], requires_grad=True)
+    unit(x).pow(2).sum().backward()
+    for name, p in unit.named_parameters():
+        assert p.grad is not None, name
+        assert torch.isfinite(p.grad).all(), name
+    gate_grad = sum(p.grad.abs().sum() for p in unit.gate.parameters())
+    assert gate_grad > 0
+    # after one step on the gate, gradients flow into the whole unit
+    with torch.no_grad():
+        for p in unit.gate.parameters():
+            p -= 0.1 * p.grad
+    unit.zero_grad()
+    unit(x).pow(2).sum().backward()
+    for name, p in unit.named_parameters():
+        assert p.grad.abs().sum() > 0, name
+
+
+@pytest.mark.parametrize('dims', [2, 3])
+def test_normalize_keeps_scale_across_input_sizes(dims):
+    """With 1/L the output does not grow with the number of positions."""
+    unit = make_unit(dims, normalize=True).eval()
+    randomize_gate(unit)
+    small = torch.randn(SHAPES[dims])
+    # the same content tiled 4x in space: node features are means, unchanged
+    large = small.repeat(1, 1, *([1] * (dims - 2)), 2, 2)
+    with torch.no_grad():
+        d_small = (unit(small) - small).abs().mean()
+        d_large = (unit(large) - large).abs().mean()
+    torch.testing.assert_close(d_large, d_small, rtol=1e-4, atol=0)
+    unit.normalize = False
+    with torch.no_grad():
+        d_large_sum = (unit(large) - large).abs().mean()
+    assert d_large_sum > 2 * d_small
+
+
+def test_fp16_autocast_large_input_stays_finite():
+    """A sum over many positions overflows fp16 unless it is normalised."""
+    unit = GloRe2d(16, normalize=True).eval()
+    randomize_gate(unit)
+    x = 20 * torch.randn(1, 16, 128, 256)
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.float16):
+        out = unit(x)
+    assert torch.isfinite(out).all()
+    with torch.no_grad():
+        ref = unit(x)
+    assert torch.isfinite(ref).all()
+    torch.testing.assert_close(
+        out.float(), ref, rtol=0.05, atol=0.05 * ref.abs().max().item())
+    unit.normalize = False
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.float16):
+        assert not torch.isfinite(unit(x)).all()
+
+
+@pytest.mark.parametrize('dims', [2, 3])
+def test_bf16_autocast(dims):
+    unit = make_unit(dims, normalize=True).eval()
+    randomize_gate(unit)
+    x = torch.randn(SHAPES[dims])
+    with torch.no_grad():
+        ref = unit(x)
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            out = unit(x)
+    assert torch.isfinite(out).all()
+    torch.testing.assert_close(
+        out.float(), ref, rtol=0.05, atol=0.05 * ref.abs().max().item())
+
+
+@pytest.mark.parametrize('dims', [2, 3])
+def test_torchscript_and_fx(dims):
+    unit = make_unit(dims, normalize=True).eval()
+    randomize_gate(unit)
+    x = torch.randn(SHAPES[dims])
+    # a different number of positions than the traced one
+    x2 = torch.randn(SHAPES[dims][:2] + tuple(s + 2 for s in SHAPES[dims][2:]))
+    scripted = torch.jit.script(unit)
+    traced = torch.fx.symbolic_trace(unit)
+    with torch.no_grad():
+        for inp in (x, x2):
+            torch.testing.assert_close(scripted(inp), unit(inp))
+            torch.testing.assert_close(traced(inp), unit(inp))
+    # the input check survives both
+    for mod in (scripted, traced):
+        with pytest.raises(Exception, match='in_channels=16'):
+            mod(torch.randn((2, 8) + SHAPES[dims][2:]))
+
+
+def test_torch_compile():
+    unit = make_unit(2, normalize=True).eval()
+    randomize_gate(unit)
+    compiled = torch.compile(unit)
+    x = torch.randn(SHAPES[2])
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x), unit(x), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize('scope',
+                         ['mmengine', 'mmseg', 'mmaction', 'mmpretrain'])
+@pytest.mark.parametrize('dims', [2, 3])
+def test_registry_build_from_every_scope(scope, dims):
+    import importlib
+    registry = MODELS if scope == 'mmengine' else importlib.import_module(
+        f'{scope}.registry').MODELS
+    unit = registry.build(
+        dict(type=f'GloRe{dims}d', in_channels=16, num_node=6))
+    assert type(unit) is UNITS[dims]
+    assert unit.num_node == 6
+
+
+@pytest.mark.parametrize('dims', [2, 3])
+def test_build_plugin_layer(dims):
+    from mmcv.cnn import build_plugin_layer
+    name, unit = build_plugin_layer(
+        dict(type=f'GloRe{dims}d', normalize=True),
+        postfix='_3',
+        in_channels=24)
+    assert name == 'glore_3'
+    assert isinstance(unit, UNITS[dims])
+    assert unit.in_channels == 24 and unit.normalize
+
+
+@pytest.mark.parametrize('position',
+                         ['after_conv1', 'after_conv2', 'after_conv3'])
+def test_mmseg_resnet_plugin(position):
+    from mmseg.models.backbones import ResNetV1c
+    torch.manual_seed(0)
+    cfg = dict(
+        depth=50,
+        base_channels=8,
+        stem_channels=8,
+        strides=(1, 2, 1, 1),
+        dilations=(1, 1, 2, 4))
+    plain = ResNetV1c(**cfg)
+    with_units = ResNetV1c(
+        plugins=[
+            dict(
+                cfg=dict(type='GloRe2d'),
+                position=position,
+                stages=(False, True, True, True))
+        ],
+        **cfg)
+    units = [m for m in with_units.modules() if isinstance(m, GloRe2d)]
+    assert len(units) == 4 + 6 + 3
+    # ResNet's own init (Constant 1 on every _BatchNorm) keeps gates closed
+    with_units.init_weights()
+    assert all(u.norm.weight.abs().sum() == 0 for u in units)
+    # plain weights load with only the units' keys missing
+    missing, unexpected = with_units.load_state_dict(
+        plain.state_dict(), strict=False)
+    assert unexpected == []
+    assert missing and all('glore' in k for k in missing)
+    x = torch.randn(1, 3, 33, 47)
+    plain.eval(), with_units.eval()
+    with torch.no_grad():
+        for a, b in zip(plain(x), with_units(x)):
+            torch.testing.assert_close(a, b)
+    with_units.train()
+    outs = with_units(x)
+    sum(o.pow(2).mean() for o in outs).backward()
+    assert all(u.norm.weight.grad.abs().sum() > 0 for u in units)
+
+
+@pytest.mark.parametrize('kwargs, exc, message', [
+    (dict(in_channels=0), ValueError,
+     'in_channels must be positive, but got 0'),
+    (dict(in_channels=-4), ValueError, 'in_channels must be positive'),
+    (dict(in_channels=8.0), TypeError, 'in_channels must be a positive int'),
+    (dict(in_channels=8,
+          num_state=0), ValueError, 'num_state must be positive, but got 0'),
+    (dict(in_channels=8,
+          num_node=-1), ValueError, 'num_node must be positive, but got -1'),
+    (dict(in_channels=8,
+          num_node=2.5), TypeError, 'num_node must be a positive int or None'),
+    (dict(in_channels=8, state_ratio=0), ValueError,
+     r'state_ratio must be in \(0, 1\], but got 0'),
+    (dict(in_channels=8, node_ratio=1.5), ValueError,
+     r'node_ratio must be in \(0, 1\], but got 1.5'),
+    (dict(in_channels=2, node_ratio=0.25), ValueError,
+     r'node_ratio=0.25 of in_channels=2 leaves no nodes'),
+    (dict(in_channels=8, normalize='yes'), TypeError,
+     "normalize must be True or False, but got 'yes'"),
+    (dict(in_channels=8, norm_cfg='BN'), TypeError,
+     'norm_cfg must be None or a dict with a "type" key'),
+    (dict(in_channels=8, norm_cfg=dict(type='NoSuchNorm')), KeyError,
+     r"norm_cfg type 'NoSuchNorm' is not a layer registered"),
+    (dict(in_channels=8, conv_cfg=dict(type='NoSuchConv')), KeyError,
+     r"conv_cfg type 'NoSuchConv' is not a layer"),
+    (dict(in_channels=8, num_nodes=4), TypeError, "num_nodes"),
+])
+def test_bad_arguments(kwargs, exc, message):
+    with pytest.raises(exc, match=message):
+        GloRe2d(**kwargs)
+
+
+@pytest.mark.parametrize('dims, shape, message', [
+    (3, (2, 16, 7, 13), r'GloRe3d expects a 5-D input \[N, C, T, H, W\], '
+     r'but got a 4-D tensor of shape \[2, 16, 7, 13\]'),
+    (2, (2, 16, 3, 7, 13), r'GloRe2d expects a 4-D input \[N, C, H, W\]'),
+    (2, (2, 12, 7, 13), r'GloRe2d was built with in_channels=16, but the '
+     r'input has 12 channels'),
+    (2, (2, 16, 0, 13), r'every size must be positive'),
+])
+def test_bad_input(dims, shape, message):
+    unit = make_unit(dims)
+    with pytest.raises(ValueError, match=message):
+        unit(torch.randn(shape))
