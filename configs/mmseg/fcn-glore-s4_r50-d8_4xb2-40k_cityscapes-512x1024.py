@@ -1,0 +1,15 @@
+# The other way in: plain FCN-R50-D8 with GloRe units inside the backbone,
+# through mmseg's ResNet `plugins=` mechanism (after conv3 of every
+# Bottleneck of stage 4, i.e. 3 units). Backbone units see the dilated
+# stage-4 map (1/8) and whole-image inference has 4x the positions of a
+# crop, hence normalize=True. The pretrained ResNet loads with only the
+# units' keys missing; each unit starts as the identity.
+_base_ = 'mmseg::fcn/fcn_r50-d8_4xb2-40k_cityscapes-512x1024.py'
+custom_imports = dict(imports=['glore_mm'], allow_failed_imports=False)
+model = dict(
+    backbone=dict(plugins=[
+        dict(
+            cfg=dict(type='GloRe2d', normalize=True),
+            stages=(False, False, False, True),
+            position='after_conv3')
+    ]))
