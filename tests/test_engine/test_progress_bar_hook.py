@@ -1,0 +1,102 @@
+# Copyright (c) glore_mm contributors. All rights reserved.
+import io
+
+import pytest
+import torch
+import torch.nn as nn
+from mmengine.evaluator import BaseMetric
+from mmengine.model import BaseModel
+from mmengine.registry import HOOKS
+from mmengine.runner import Runner
+from torch.utils.data import DataLoader
+
+import glore_mm.engine.hooks as hooks_module
+
+# Not imported by name: pytest would try to collect a class named Test*.
+ProgressBarHook = hooks_module.TestProgressBarHook
+
+
+class _ToyModel(BaseModel):
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(2, 1)
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        out = self.linear(inputs)
+        if mode == 'loss':
+            return dict(loss=out.sum())
+        return list(out)
+
+
+class _CountMetric(BaseMetric):
+
+    def process(self, data_batch, data_samples) -> None:
+        self.results.append(len(data_samples))
+
+    def compute_metrics(self, results) -> dict:
+        return dict(count=sum(results))
+
+
+def test_registered_in_mmengine_root_registry():
+    assert HOOKS.get('TestProgressBarHook') is ProgressBarHook
+    hook = HOOKS.build(dict(type='TestProgressBarHook', bar_width=10))
+    assert isinstance(hook, ProgressBarHook) and hook.bar_width == 10
+
+
+@pytest.mark.parametrize('bar_width', [0, -3, 2.5])
+def test_bad_bar_width(bar_width):
+    with pytest.raises(ValueError, match=f'bar_width.*{bar_width}'):
+        ProgressBarHook(bar_width=bar_width)
+
+
+def test_bar_in_a_real_test_run(tmp_path, capsys):
+    """5 samples in batches of 2: the bar counts 3 iterations."""
+    data = [dict(inputs=torch.rand(2)) for _ in range(5)]
+    runner = Runner(
+        model=_ToyModel(),
+        work_dir=str(tmp_path),
+        test_dataloader=DataLoader(data, batch_size=2),
+        test_cfg=dict(),
+        test_evaluator=_CountMetric(),
+        custom_hooks=[dict(type='TestProgressBarHook', bar_width=6)])
+    metrics = runner.test()
+    assert metrics == dict(count=5)
+    out = capsys.readouterr().out
+    assert '[      ] 0/3' in out
+    assert '\r[>>    ] 1/3, ' in out
+    assert '\r[>>>>>>] 3/3, ' in out
+    # The bar's line ends with its last batch.
+    assert out[out.index('3/3, '):].count('\n') >= 1
+
+
+class _Loop:
+
+    def __init__(self, n: int) -> None:
+        self.dataloader = list(range(n))
+
+
+class _Runner:
+
+    def __init__(self, n: int) -> None:
+        self.val_loop = _Loop(n)
+
+
+def test_validation_bar_and_other_ranks(monkeypatch):
+    stream = io.StringIO()
+    hook = ProgressBarHook(bar_width=4, file=stream)
+    runner = _Runner(2)
+    hook.before_val_epoch(runner)
+    for i in range(2):
+        hook.after_val_iter(runner, i)
+    hook.after_val_epoch(runner)
+    assert stream.getvalue().endswith('\n')
+    assert '\r[>>>>] 2/2, ' in stream.getvalue()
+
+    monkeypatch.setattr(hooks_module, 'is_main_process', lambda: False)
+    silent = io.StringIO()
+    hook = ProgressBarHook(file=silent)
+    hook.before_val_epoch(runner)
+    hook.after_val_iter(runner, 0)
+    hook.after_val_epoch(runner)
+    assert silent.getvalue() == ''

@@ -1,0 +1,426 @@
+# Copyright (c) glore_mm contributors. All rights reserved.
+"""End-to-end runs of tools/{train,test}.py and the launcher scripts.
+
+Everything runs on the CPU: the tiny GloRe-FCN config on a generated tiny
+Cityscapes tree, single-process and with two gloo ranks (torchrun and a fake
+``srun``). One training run is shared by the tests that need a checkpoint.
+"""
+import importlib.util
+import os
+import os.path as osp
+import pickle
+import re
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, List, NamedTuple, Optional
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[2]
+TOOLS = REPO / 'tools'
+CONFIG = REPO / 'tests' / 'data' / 'configs' / 'tiny_glore_fcn_cityscapes.py'
+MAKE_DATA = TOOLS / 'dataset_converters' / 'make_tiny_cityscapes.py'
+NUM_TRAIN, NUM_VAL = 4, 2
+IMAGE_SIZE = (64, 128)  # height, width
+TIMEOUT = 600
+METRIC = re.compile(r'mIoU: (\d+\.\d+)')
+
+
+def _env(**extra: str) -> Dict[str, str]:
+    """The environment of a tool: glore_mm importable, no stray ranks."""
+    env = {
+        k: v
+        for k, v in os.environ.items() if k not in {
+            'RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT',
+            'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'
+        }
+    }
+    env['PYTHONPATH'] = os.pathsep.join(
+        filter(None, [str(REPO), os.environ.get('PYTHONPATH')]))
+    env['PYTHON'] = sys.executable
+    env.update(extra)
+    return env
+
+
+def _run(cmd: List[str],
+         cwd: Path,
+         env: Optional[Dict[str, str]] = None,
+         ok: bool = True) -> subprocess.CompletedProcess:
+    """Run ``cmd``; if ``ok``, fail the test with its output on an error."""
+    result = subprocess.run([str(c) for c in cmd],
+                            cwd=cwd,
+                            env=env or _env(),
+                            capture_output=True,
+                            text=True,
+                            timeout=TIMEOUT)
+    if ok and result.returncode != 0:
+        pytest.fail(f'{cmd} exited with {result.returncode}\n'
+                    f'--- stdout (tail) ---\n{result.stdout[-4000:]}\n'
+                    f'--- stderr (tail) ---\n{result.stderr[-4000:]}')
+    return result
+
+
+def _free_port() -> str:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return str(sock.getsockname()[1])
+
+
+def _log_text(work_dir: Path) -> str:
+    """The log file(s) mmengine wrote in ``work_dir/<timestamp>/``."""
+    logs = sorted(work_dir.glob('*/*.log'))
+    assert logs, f'no log file under {work_dir}'
+    return '\n'.join(log.read_text() for log in logs)
+
+
+def _cfg_options(data_root: Path,
+                 max_iters: int = 4,
+                 val_interval: int = 2,
+                 ckpt_interval: int = 2,
+                 train_root: Optional[Path] = None) -> List[str]:
+    """Data root and a short schedule, as ``--cfg-options``."""
+    return [
+        '--cfg-options',
+        f'train_dataloader.dataset.data_root={train_root or data_root}',
+        f'val_dataloader.dataset.data_root={data_root}',
+        f'test_dataloader.dataset.data_root={data_root}',
+        f'train_cfg.max_iters={max_iters}',
+        f'train_cfg.val_interval={val_interval}',
+        f'default_hooks.checkpoint.interval={ckpt_interval}',
+        'default_hooks.logger.interval=1',
+    ]
+
+
+def _train_lines(text: str) -> List[int]:
+    """Iterations of the ``Iter(train) [i/n]`` log lines."""
+    return [int(i) for i in re.findall(r'Iter\(train\) \[\s*(\d+)/', text)]
+
+
+@pytest.fixture(scope='module')
+def base(tmp_path_factory) -> Path:
+    """Working directory of every run (mmengine writes .dist_test here)."""
+    return tmp_path_factory.mktemp('tools')
+
+
+@pytest.fixture(scope='module')
+def data_root(base: Path) -> Path:
+    root = base / 'tiny_cityscapes'
+    cmd = [
+        sys.executable, MAKE_DATA, root, '--num-train', NUM_TRAIN, '--num-val',
+        NUM_VAL, '--size', *IMAGE_SIZE
+    ]
+    _run(cmd, cwd=base)
+    assert len(list((root / 'leftImg8bit' / 'val').rglob('*.png'))) == NUM_VAL
+    return root
+
+
+class TrainRun(NamedTuple):
+    work_dir: Path
+    stdout: str
+
+
+@pytest.fixture(scope='module')
+def trained(base: Path, data_root: Path) -> TrainRun:
+    """Train 4 iterations in one process, validating and saving every 2."""
+    work_dir = base / 'train'
+    cmd = [
+        sys.executable, TOOLS / 'train.py', CONFIG, '--work-dir', work_dir,
+        *_cfg_options(data_root, max_iters=4, val_interval=2, ckpt_interval=2)
+    ]
+    return TrainRun(work_dir, _run(cmd, cwd=base).stdout)
+
+
+def test_train_single_process(trained):
+    work_dir = trained.work_dir
+    log = _log_text(work_dir)
+    assert _train_lines(log) == [1, 2, 3, 4]
+    # LoggerHook's training lines carry an ETA.
+    train_lines = [ln for ln in log.splitlines() if 'Iter(train)' in ln]
+    assert all('eta:' in ln for ln in train_lines), train_lines
+    # Validation after iterations 2 and 4, with IoUMetric's mIoU.
+    assert len(re.findall(r'Iter\(val\) \[2/2\]\s+aAcc', log)) == 2
+    assert len(METRIC.findall(log)) == 2
+    assert 0.0 <= float(METRIC.findall(log)[-1]) <= 100.0
+    # The progress bar reached the last validation batch.
+    assert f'{NUM_VAL}/{NUM_VAL}, ' in trained.stdout
+    for it in (2, 4):
+        assert (work_dir / f'iter_{it}.pth').is_file()
+    last = (work_dir / 'last_checkpoint').read_text().strip()
+    assert Path(last) == work_dir / 'iter_4.pth'
+    # The dumped config names the hook and the module registering it.
+    dumped = (work_dir / CONFIG.name).read_text()
+    assert 'TestProgressBarHook' in dumped
+    assert 'glore_mm.engine' in dumped
+
+
+def test_checkpoint_loads_with_weights_only(trained):
+    from mmengine.logging import HistoryBuffer
+
+    from glore_mm.utils import allow_mmengine_checkpoints
+    ckpt = trained.work_dir / 'iter_4.pth'
+    # Without the allowlist, torch's default weights_only load refuses it.
+    cmd = [sys.executable, '-c', f'import torch; torch.load({str(ckpt)!r})']
+    result = _run(cmd, cwd=trained.work_dir, ok=False)
+    assert result.returncode != 0
+    assert 'HistoryBuffer' in result.stderr
+    allow_mmengine_checkpoints()
+    checkpoint = torch.load(ckpt)  # weights_only=True by default
+    assert checkpoint['meta']['iter'] == 4
+    buffers = checkpoint['message_hub']['log_scalars']
+    assert isinstance(buffers['train/loss'], HistoryBuffer)
+    assert len(buffers['train/loss'].data[0]) == 4
+
+
+class _Payload:
+    """Pickles as a call that creates ``marker`` when unpickled."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (shutil.copyfile, (__file__, self.marker))
+
+
+def test_checkpoint_with_arbitrary_object_is_refused(trained, base, data_root):
+    from glore_mm.utils import allow_mmengine_checkpoints
+    allow_mmengine_checkpoints()
+    checkpoint = torch.load(trained.work_dir / 'iter_4.pth')
+    marker = base / 'payload_ran'
+    checkpoint['meta']['payload'] = _Payload(marker)
+    evil = base / 'evil.pth'
+    torch.save(checkpoint, evil)
+    # The payload is live: a full unpickle runs it.
+    torch.load(evil, weights_only=False)
+    assert marker.is_file()
+    marker.unlink()
+
+    cmd = [
+        sys.executable, TOOLS / 'test.py', CONFIG, evil, '--work-dir',
+        base / 'evil_test', *_cfg_options(data_root)
+    ]
+    result = _run(cmd, cwd=base, ok=False)
+    assert result.returncode != 0
+    assert 'Unsupported global' in result.stderr
+    assert 'shutil.copyfile' in result.stderr
+    assert not marker.exists()
+
+
+def test_resume_continues_from_last_checkpoint(trained, base, data_root):
+    work_dir = base / 'resume'
+    shutil.copytree(trained.work_dir, work_dir)
+    (work_dir / 'last_checkpoint').write_text(str(work_dir / 'iter_4.pth'))
+    cmd = [
+        sys.executable, TOOLS / 'train.py', CONFIG, '--resume', '--work-dir',
+        work_dir,
+        *_cfg_options(data_root, max_iters=6, val_interval=2, ckpt_interval=2)
+    ]
+    result = _run(cmd, cwd=base)
+    out = result.stdout
+    assert f'Auto resumed from the latest checkpoint {work_dir}' in out
+    assert re.search(r'resumed epoch: \d+, iter: 4\b', out)
+    assert _train_lines(out) == [5, 6]
+    assert (work_dir / 'iter_6.pth').is_file()
+    assert (work_dir / 'last_checkpoint').read_text().strip() == str(
+        work_dir / 'iter_6.pth')
+
+
+def test_dist_train_two_cpu_ranks(base, data_root):
+    work_dir = base / 'dist_train'
+    cmd = [
+        TOOLS / 'dist_train.sh', CONFIG, 2, '--work-dir', work_dir,
+        *_cfg_options(data_root, max_iters=2, val_interval=2, ckpt_interval=2)
+    ]
+    result = _run(cmd, cwd=base, env=_env(PORT=_free_port()))
+    # Every rank reports itself on stdout.
+    for rank in (0, 1):
+        assert f'rank {rank}/2 (gloo, cpu)' in result.stdout
+    log = _log_text(work_dir)
+    assert 'Distributed training: True' in log
+    assert 'GPU number: 2' in log
+    converted = re.search(
+        r'CUDA is not available: (\d+) SyncBN layers were converted to BN',
+        log)
+    assert converted and int(converted.group(1)) > 0
+    assert ('2 processes joined: rank 0/2 (gloo, cpu), '
+            'rank 1/2 (gloo, cpu)') in log
+    assert _train_lines(log) == [1, 2]
+    assert METRIC.search(log)
+    assert (work_dir / 'iter_2.pth').is_file()
+
+
+def test_test_tool_predictions_and_drawings(trained, base, data_root):
+    ckpt = trained.work_dir / 'iter_4.pth'
+    out_dir, show_dir = base / 'preds', base / 'show'
+    # Testing, drawing included, never touches the training set.
+    cmd = [
+        sys.executable, TOOLS / 'test.py', CONFIG, ckpt, '--work-dir',
+        base / 'test', '--out', out_dir, '--show-dir', show_dir,
+        *_cfg_options(data_root, train_root=base / 'no_train_data')
+    ]
+    result = _run(cmd, cwd=base)
+    assert f'Load checkpoint from {ckpt}' in result.stdout
+    assert re.search(r'Iter\(test\) \[2/2\]\s+aAcc', result.stdout)
+    assert METRIC.search(result.stdout)
+    assert f'{NUM_VAL}/{NUM_VAL}, ' in result.stdout
+    val_images = sorted(
+        p.name.replace('_leftImg8bit.png', '')
+        for p in (data_root / 'leftImg8bit' / 'val').rglob('*.png'))
+    preds = sorted(out_dir.glob('*.png'))
+    assert [p.name.replace('_leftImg8bit.png', '')
+            for p in preds] == val_images
+    from PIL import Image
+    for pred in preds:
+        with Image.open(pred) as img:
+            assert img.size == IMAGE_SIZE[::-1]  # PIL: width, height
+    drawings = sorted(show_dir.rglob('*.png'))
+    assert len(drawings) == NUM_VAL
+    assert all(d.stat().st_size > 0 for d in drawings)
+
+
+def test_dist_test_two_cpu_ranks_dumps_results(trained, base, data_root):
+    ckpt = trained.work_dir / 'iter_4.pth'
+    dump = base / 'dist_results.pkl'
+    cmd = [
+        TOOLS / 'dist_test.sh', CONFIG, ckpt, 2, '--work-dir',
+        base / 'dist_test', '--out', dump, *_cfg_options(data_root)
+    ]
+    result = _run(cmd, cwd=base, env=_env(PORT=_free_port()))
+    for rank in (0, 1):
+        assert f'rank {rank}/2 (gloo, cpu)' in result.stdout
+    assert METRIC.search(result.stdout)
+    with open(dump, 'rb') as f:
+        results = pickle.load(f)  # our own file, written just now
+    assert len(results) == NUM_VAL
+    assert all(r['pred_sem_seg']['data'].shape[-2:] == IMAGE_SIZE
+               for r in results)
+
+
+def test_mmseg_packaged_test_tool(trained, base, data_root):
+    """mmseg's own tool loads our checkpoint: importing glore_mm (the
+    config's custom_imports) allowlists MMEngine checkpoints."""
+    spec = importlib.util.find_spec('mmseg')
+    assert spec is not None and spec.submodule_search_locations
+    tool = Path(spec.submodule_search_locations[0]) / '.mim/tools/test.py'
+    assert tool.is_file()
+    cmd = [
+        sys.executable, tool, CONFIG, trained.work_dir / 'iter_4.pth',
+        '--work-dir', base / 'mmseg_test', *_cfg_options(data_root)
+    ]
+    result = _run(cmd, cwd=base)
+    assert METRIC.search(result.stdout)
+
+
+NO_VIS_HOOK = [
+    '--show-dir', 'vis', '--cfg-options', 'default_hooks.visualization=None'
+]
+NO_TTA = ['--tta', '--cfg-options', 'tta_pipeline=None']
+
+
+@pytest.mark.parametrize('args, message', [
+    (NO_VIS_HOOK, '--show-dir needs default_hooks.visualization in'),
+    (NO_TTA, '--tta needs tta_pipeline and tta_model in'),
+])
+def test_test_tool_clear_errors(base, args, message):
+    cmd = [sys.executable, TOOLS / 'test.py', CONFIG, 'missing.pth', *args]
+    result = _run(cmd, cwd=base, ok=False)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert str(CONFIG) in result.stderr
+
+
+def _write_executable(path: Path, text: str) -> None:
+    path.write_text(text)
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+
+
+FAKE_SRUN = r'''#!/usr/bin/env bash
+# Fake srun: record the arguments, start --ntasks tasks on this machine.
+echo "$@" > "$(dirname "$0")/srun_args"
+ntasks=1
+while [[ $# -gt 0 && $1 == -* ]]; do
+    case $1 in --ntasks=*) ntasks=${1#--ntasks=} ;; esac
+    shift
+done
+pids=()
+for ((i = 0; i < ntasks; i++)); do
+    SLURM_PROCID=$i SLURM_LOCALID=$i SLURM_NTASKS=$ntasks \
+    SLURM_NODELIST=fake-node "$@" &
+    pids+=($!)
+done
+status=0
+for pid in "${pids[@]}"; do wait "$pid" || status=$?; done
+exit $status
+'''
+
+FAKE_SCONTROL = r'''#!/usr/bin/env bash
+# Fake scontrol: `scontrol show hostname NODELIST` -> this machine.
+echo "$@" > "$(dirname "$0")/scontrol_args"
+echo 127.0.0.1
+'''
+
+
+@pytest.fixture(scope='module')
+def fake_slurm(base: Path) -> Path:
+    """A folder with fake ``srun`` and ``scontrol`` to put on PATH."""
+    bin_dir = base / 'fake_slurm'
+    bin_dir.mkdir()
+    _write_executable(bin_dir / 'srun', FAKE_SRUN)
+    _write_executable(bin_dir / 'scontrol', FAKE_SCONTROL)
+    return bin_dir
+
+
+def _slurm_env(bin_dir: Path, tasks: int) -> Dict[str, str]:
+    return _env(
+        PATH=f'{bin_dir}{os.pathsep}{os.environ["PATH"]}',
+        MASTER_PORT=_free_port(),
+        GPUS=str(tasks),
+        GPUS_PER_NODE=str(tasks),
+        CPUS_PER_TASK='1',
+        GRES='none')
+
+
+def test_slurm_train_two_cpu_tasks(base, data_root, fake_slurm):
+    work_dir = base / 'slurm_train'
+    cmd = [
+        TOOLS / 'slurm_train.sh', 'cpu', 'glore', CONFIG, work_dir,
+        *_cfg_options(
+            data_root, max_iters=2, val_interval=10, ckpt_interval=2)
+    ]
+    result = _run(cmd, cwd=base, env=_slurm_env(fake_slurm, 2))
+    srun_args = (fake_slurm / 'srun_args').read_text().split()
+    for arg in ('--partition=cpu', '--job-name=glore', '--gres=none',
+                '--ntasks=2', '--ntasks-per-node=2', '--cpus-per-task=1',
+                f'--work-dir={work_dir}', '--launcher=slurm'):
+        assert arg in srun_args
+    # The master address came from `scontrol show hostname`.
+    assert (fake_slurm / 'scontrol_args').read_text().split() == [
+        'show', 'hostname', 'fake-node'
+    ]
+    for rank in (0, 1):
+        assert f'rank {rank}/2 (gloo, cpu)' in result.stdout
+    log = _log_text(work_dir)
+    assert 'Distributed launcher: slurm' in log
+    assert _train_lines(log) == [1, 2]
+    assert (work_dir / 'iter_2.pth').is_file()
+    assert osp.getsize(work_dir / 'iter_2.pth') > 0
+
+
+def test_slurm_test_one_cpu_task(trained, base, data_root, fake_slurm):
+    ckpt = trained.work_dir / 'iter_4.pth'
+    cmd = [
+        TOOLS / 'slurm_test.sh', 'cpu', 'glore-test', CONFIG, ckpt,
+        '--work-dir', base / 'slurm_test', *_cfg_options(data_root)
+    ]
+    result = _run(cmd, cwd=base, env=_slurm_env(fake_slurm, 1))
+    srun_args = (fake_slurm / 'srun_args').read_text().split()
+    for arg in ('--job-name=glore-test', '--ntasks=1', '--launcher=slurm',
+                str(ckpt)):
+        assert arg in srun_args
+    assert 'rank 0/1 (gloo, cpu)' in result.stdout
+    assert f'Load checkpoint from {ckpt}' in result.stdout
+    assert METRIC.search(result.stdout)
