@@ -1,0 +1,17 @@
+# Copyright (c) glore_mm contributors. All rights reserved.
+import pytest
+from mmengine.registry import DefaultScope
+
+
+@pytest.fixture(autouse=True)
+def _isolate_default_scope():
+    """Undo the MMEngine default scope a test sets (Runner, init_scope).
+
+    Building a Runner or calling ``init_default_scope`` changes a global
+    that decides which library's registry a build looks in; without this a
+    test's outcome would depend on the tests that ran before it.
+    """
+    saved = DefaultScope._instance_dict.copy()
+    yield
+    DefaultScope._instance_dict.clear()
+    DefaultScope._instance_dict.update(saved)

@@ -1,0 +1,111 @@
+# Copyright (c) glore_mm contributors. All rights reserved.
+"""tools/analysis_tools/get_flops.py: the units' cost, counted twice."""
+import copy
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mmengine.config import Config
+from mmengine.registry import MODELS
+
+REPO = Path(__file__).parents[2]
+TOOL = REPO / 'tools/analysis_tools/get_flops.py'
+CONFIG = (
+    REPO / 'tests/data/configs/tiny_mmpretrain/'
+    'resnet50-glore-res4x3_1xb4-1e_tiny-in1k.py')
+
+
+@pytest.fixture(scope='module')
+def get_flops():
+    spec = importlib.util.spec_from_file_location('get_flops', TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='module')
+def tiny_cfg():
+    # Built under the model's own _scope_, whatever the default scope.
+    return Config.fromfile(str(CONFIG))
+
+
+def test_remove_units_gives_the_upstream_backbone(get_flops, tiny_cfg):
+    from mmpretrain.models.backbones import ResNet
+    plain_cfg, notes = get_flops.remove_units(tiny_cfg.model)
+    assert plain_cfg.backbone.type is ResNet
+    assert not any(k.startswith('glore') for k in plain_cfg.backbone)
+    assert notes == ['model.backbone: GloReResNet -> ResNet']
+    assert tiny_cfg.model.backbone.type == 'GloReResNet'
+
+
+def test_remove_units_drops_glore_plugins(get_flops):
+    cfg = dict(
+        _scope_='mmseg',
+        type='EncoderDecoder',
+        backbone=dict(
+            type='ResNetV1c',
+            plugins=[
+                dict(
+                    cfg=dict(type='GloRe2d'),
+                    stages=(0, 0, 0, 1),
+                    position='after_conv3'),
+                dict(
+                    cfg=dict(type='ContextBlock', ratio=0.25),
+                    stages=(0, 0, 1, 1),
+                    position='after_conv3'),
+            ]))
+    plain_cfg, notes = get_flops.remove_units(cfg)
+    assert [p['cfg']['type'] for p in plain_cfg['backbone']['plugins']] == \
+        ['ContextBlock']
+    assert notes == ['model.backbone.plugins: dropped 1 GloRe entry']
+
+
+def test_delta_is_the_units_cost(get_flops, tiny_cfg):
+    plain_cfg, _ = get_flops.remove_units(tiny_cfg.model)
+    full = get_flops.analyse(tiny_cfg.model, (32, 32))
+    plain = get_flops.analyse(plain_cfg, (32, 32))
+    model = MODELS.build(copy.deepcopy(tiny_cfg.model))
+    units = [unit for _, unit in model.backbone.named_glore_units()]
+    assert full['num_units'] == len(units) == 3
+    unit_params = sum(p.numel() for u in units for p in u.parameters())
+    assert full['params'] - plain['params'] == unit_params
+    assert full['unit_params'] == unit_params
+    assert plain['params'] == sum(
+        p.numel() for p in MODELS.build(copy.deepcopy(plain_cfg)).parameters())
+    assert full['flops'] - plain['flops'] == full['unit_flops'] > 0
+    # The unit's convolutions at 2x2 (layer3 of a 32x32 input), by hand.
+    width, positions = 128, 2 * 2
+    states, nodes = width // 2, width // 4
+    convs = positions * width * (states + nodes) + positions * states * width
+    assert full['unit_flops'] > len(units) * convs
+
+
+def test_tool_prints_both_builds_and_delta():
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join([str(REPO),
+                                         env.get('PYTHONPATH',
+                                                 '')]).rstrip(os.pathsep)
+    proc = subprocess.run([
+        sys.executable,
+        str(TOOL),
+        str(CONFIG), '--shape', '32', '32', '--cfg-options',
+        'model.backbone.glore_units.layer3=[5]'
+    ],
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    assert 'Input shape: (1, 3, 32, 32)' in out
+    for row in ('with units', 'without units', 'delta'):
+        assert re.search(rf'^{row} +\+?[\d.]+M', out, re.M), out
+    assert re.search(r'^delta +\+[\d.]+M \(\+[\d.]+%\) +\+[\d.]+G', out,
+                     re.M), out
+    assert 'Removed: model.backbone: GloReResNet -> ResNet' in out
+    # --cfg-options reached the model: one unit instead of three.
+    assert 'GloRe units in the model: 1,' in out
