@@ -440,6 +440,10 @@ class GloReInsertionMixin:
         loading included) runs with the units detached; each unit is then
         reset by its own ``init_weights``, which zeroes its gate.
         """
-        super().init_weights(*args, **kwargs)
+        with self._glore_units_detached():
+            super().init_weights(*args, **kwargs)
+        for _, unit in self.named_glore_units():
+            unit.init_weights()
+
     def extra_repr(self) -> str:
         return f'glore_units={self.glore_units}'
