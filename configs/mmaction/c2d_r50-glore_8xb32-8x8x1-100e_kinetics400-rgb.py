@@ -1,0 +1,24 @@
+# C2D ResNet-50 with the paper's GloRe units on Kinetics-400: after blocks 1
+# and 3 of res3 (layer2) and 1, 3, 5 of res4 (layer3), the paper's "+2+3".
+# C2D runs its blocks per frame ([N*T, C, H, W]); each GloRe3d unit folds
+# them back into clips and reasons over space-time (T x H x W), as the
+# paper does; glore_cfg=dict(type='GloRe2d') reasons per frame instead.
+# 8-frame clips at stride 8 and ImageNet ResNet-50 weights (torchvision),
+# as mmaction's C2D. Default test: the paper's 1 clip x 1 center crop of 224
+# at short side 256; `*_test-10clip-3crop.py` is mmaction's 30-view test.
+_base_ = [
+    'mmaction::recognition/c2d/'
+    'c2d_r50-in1k-pre_8xb32-8x8x1-100e_kinetics400-rgb.py'
+]
+
+custom_imports = dict(
+    imports=['glore_mm.mmaction'], allow_failed_imports=False)
+
+model = dict(
+    backbone=dict(
+        type='GloReC2D', glore_units='paper', glore_cfg=dict(type='GloRe3d')))
+
+# The paper's test: 1 clip x 1 crop, 224 center crop at short side 256,
+# which is mmaction's C2D validation pipeline.
+test_pipeline = _base_.val_pipeline
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))

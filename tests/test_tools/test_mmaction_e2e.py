@@ -1,0 +1,227 @@
+# Copyright (c) glore_mm contributors. All rights reserved.
+"""Train and test GloRe I3D and C2D with the real tools on real video.
+
+The tiny Kinetics-400 tree of ``make_tiny_kinetics.py`` (3 classes, 2
+clips per class and split, cut from real H.264 videos) feeds the shrunk
+configs of ``tests/data/configs/tiny_mmaction/``, which inherit the
+Kinetics-400 configs of ``configs/mmaction/``. I3D trains one epoch with
+``tools/train.py``, C2D with ``tools/dist_train.sh`` on two gloo ranks; both
+checkpoints are then tested with ``tools/test.py`` and with mmaction's own
+packaged ``test.py``, which must agree.
+"""
+import os
+import pickle
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, List, NamedTuple
+
+import mmaction
+import pytest
+import torch
+
+from glore_mm.utils import allow_mmengine_checkpoints
+
+REPO = Path(__file__).resolve().parents[2]
+TOOLS = REPO / 'tools'
+CONFIG_DIR = REPO / 'tests' / 'data' / 'configs' / 'tiny_mmaction'
+CONFIGS = {
+    'i3d': CONFIG_DIR / 'i3d_r50-glore_1xb2-4x4x1-1e_tiny-kinetics400-rgb.py',
+    'c2d': CONFIG_DIR / 'c2d_r18-glore_1xb2-4x4x1-1e_tiny-kinetics400-rgb.py',
+}
+# Blocks with a unit: the paper's "+2+3" in I3D R50, one per stage in C2D.
+UNIT_SITES = {
+    'i3d': ['layer2.1', 'layer2.3', 'layer3.1', 'layer3.3', 'layer3.5'],
+    'c2d': ['layer2.1', 'layer3.1'],
+}
+MMACTION_TEST = Path(mmaction.__file__).parent / '.mim' / 'tools' / 'test.py'
+MAKE_DATA = TOOLS / 'dataset_converters' / 'make_tiny_kinetics.py'
+NUM_CLASSES, CLIPS_PER_CLASS = 3, 2
+NUM_VIDEOS = NUM_CLASSES * CLIPS_PER_CLASS  # per split
+TOP1 = re.compile(r'acc/top1: (\d+\.\d+)')
+TIMEOUT = 600
+
+
+def _env(**extra: str) -> Dict[str, str]:
+    """glore_mm importable, no stray ranks, no weights_only override (the
+    configs' custom_imports allowlist MMEngine checkpoints), one OpenMP
+    thread per process (the tensors are tiny; the CPU is shared)."""
+    env = {
+        k: v
+        for k, v in os.environ.items() if k not in {
+            'RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT',
+            'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'
+        }
+    }
+    env['PYTHONPATH'] = os.pathsep.join(
+        filter(None, [str(REPO), os.environ.get('PYTHONPATH')]))
+    env['PYTHON'] = sys.executable
+    env['OMP_NUM_THREADS'] = '1'
+    env.update(extra)
+    return env
+
+
+def _run(cmd: List, cwd: Path, **env: str) -> str:
+    """Run ``cmd``; fail with its output on an error; return its output."""
+    result = subprocess.run([str(c) for c in cmd],
+                            cwd=cwd,
+                            env=_env(**env),
+                            capture_output=True,
+                            text=True,
+                            timeout=TIMEOUT)
+    if result.returncode != 0:
+        pytest.fail(f'{cmd} exited with {result.returncode}\n'
+                    f'--- stdout (tail) ---\n{result.stdout[-4000:]}\n'
+                    f'--- stderr (tail) ---\n{result.stderr[-4000:]}')
+    return result.stdout + result.stderr
+
+
+def _free_port() -> str:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return str(sock.getsockname()[1])
+
+
+def _log_text(work_dir: Path) -> str:
+    """The log file(s) mmengine wrote in ``work_dir/<timestamp>/``."""
+    logs = sorted(work_dir.glob('*/*.log'))
+    assert logs, f'no log file under {work_dir}'
+    return '\n'.join(log.read_text() for log in logs)
+
+
+def _data_options(root: Path) -> List[str]:
+    return [
+        '--cfg-options', *[
+            f'{split}_dataloader.dataset.data_root={root}'
+            for split in ('train', 'val', 'test')
+        ]
+    ]
+
+
+def _train_iters(log: str) -> List[str]:
+    return re.findall(r'Epoch\(train\) +\[1\]\[(\d+/\d+)\]', log)
+
+
+class TrainRun(NamedTuple):
+    work_dir: Path
+    output: str
+
+
+@pytest.fixture(scope='module')
+def base(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp('mmaction_e2e')
+
+
+@pytest.fixture(scope='module')
+def data_root(base: Path) -> Path:
+    root = base / 'tiny_kinetics400'
+    _run([
+        sys.executable, MAKE_DATA, root, '--num-classes', NUM_CLASSES,
+        '--clips-per-class', CLIPS_PER_CLASS, '--num-frames', 32
+    ],
+         cwd=base)
+    return root
+
+
+@pytest.fixture(scope='module')
+def i3d_run(base: Path, data_root: Path) -> TrainRun:
+    """One epoch (3 iterations of 2 clips) with tools/train.py."""
+    work_dir = base / 'i3d'
+    output = _run([
+        sys.executable, TOOLS / 'train.py', CONFIGS['i3d'], '--work-dir',
+        work_dir, *_data_options(data_root)
+    ],
+                  cwd=base)
+    return TrainRun(work_dir, output)
+
+
+@pytest.fixture(scope='module')
+def c2d_run(base: Path, data_root: Path) -> TrainRun:
+    """One epoch (2 iterations of 2x2 clips) on two gloo ranks."""
+    work_dir = base / 'c2d'
+    output = _run([
+        TOOLS / 'dist_train.sh', CONFIGS['c2d'], 2, '--work-dir', work_dir,
+        *_data_options(data_root)
+    ],
+                  cwd=base,
+                  PORT=_free_port())
+    return TrainRun(work_dir, output)
+
+
+def _check_checkpoint(run: TrainRun, name: str) -> None:
+    """epoch_1.pth is the last checkpoint, with trained units at the
+    expected blocks and nowhere else."""
+    checkpoint = run.work_dir / 'epoch_1.pth'
+    assert checkpoint.is_file()
+    last = (run.work_dir / 'last_checkpoint').read_text().strip()
+    assert Path(last) == checkpoint
+    allow_mmengine_checkpoints()  # torch.load's weights_only default
+    state = torch.load(checkpoint, map_location='cpu')['state_dict']
+    for site in UNIT_SITES[name]:
+        gate = state[f'backbone.{site}.glore.norm.weight']
+        assert torch.count_nonzero(gate) > 0, site
+    sites = {
+        k.split('.glore.')[0][len('backbone.'):]
+        for k in state if '.glore.' in k
+    }
+    assert sites == set(UNIT_SITES[name])
+
+
+def test_i3d_trains_with_train_py(i3d_run):
+    log = _log_text(i3d_run.work_dir)
+    assert _train_iters(log) == ['1/3', '2/3', '3/3']
+    assert 'Distributed training: False' in log
+    top1 = TOP1.findall(log)
+    assert len(top1) == 1 and 0 <= float(top1[0]) <= 1
+    _check_checkpoint(i3d_run, 'i3d')
+
+
+def test_c2d_trains_on_two_ranks_with_dist_train_sh(c2d_run):
+    for rank in (0, 1):
+        assert f'rank {rank}/2 (gloo, cpu)' in c2d_run.output
+    log = _log_text(c2d_run.work_dir)
+    assert 'Distributed training: True' in log
+    assert ('2 processes joined: rank 0/2 (gloo, cpu), '
+            'rank 1/2 (gloo, cpu)') in log
+    # 6 clips on 2 ranks with 2 clips each: 2 iterations
+    assert _train_iters(log) == ['1/2', '2/2']
+    assert TOP1.search(log)
+    _check_checkpoint(c2d_run, 'c2d')
+
+
+@pytest.mark.parametrize('name', ['i3d', 'c2d'])
+def test_our_test_tool_and_mmaction_agree(name, request, base, data_root):
+    run = request.getfixturevalue(f'{name}_run')
+    checkpoint = run.work_dir / 'epoch_1.pth'
+    ours_pkl, upstream_pkl = base / f'{name}.pkl', base / f'{name}_mm.pkl'
+    ours = _run([
+        sys.executable, TOOLS / 'test.py', CONFIGS[name], checkpoint,
+        '--work-dir', base / f'{name}_test', '--out', ours_pkl,
+        *_data_options(data_root)
+    ],
+                cwd=base)
+    upstream = _run([
+        sys.executable, MMACTION_TEST, CONFIGS[name], checkpoint, '--work-dir',
+        base / f'{name}_test_mmaction', '--dump', upstream_pkl,
+        *_data_options(data_root)
+    ],
+                    cwd=base)
+    for output in (ours, upstream):
+        assert f'Load checkpoint from {checkpoint}' in output
+        # every key, the units' included, found in the checkpoint
+        assert 'missing keys' not in output
+        assert 'unexpected key' not in output
+        assert len(TOP1.findall(output)) == 1
+    assert TOP1.findall(ours) == TOP1.findall(upstream)
+    with open(ours_pkl, 'rb') as f:
+        ours_preds = pickle.load(f)  # our own files, written just now
+    with open(upstream_pkl, 'rb') as f:
+        upstream_preds = pickle.load(f)
+    assert len(ours_preds) == len(upstream_preds) == NUM_VIDEOS
+    for pred, upstream_pred in zip(ours_preds, upstream_preds):
+        assert pred['pred_score'].shape == (NUM_CLASSES, )
+        torch.testing.assert_close(pred['pred_score'],
+                                   upstream_pred['pred_score'])
+        assert pred['gt_label'] == upstream_pred['gt_label']
