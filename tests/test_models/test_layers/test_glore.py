@@ -330,3 +330,51 @@ def test_bad_input(dims, shape, message):
     unit = make_unit(dims)
     with pytest.raises(ValueError, match=message):
         unit(torch.randn(shape))
+
+
+@pytest.mark.parametrize('dims', [2, 3])
+@pytest.mark.parametrize('train', [True, False])
+def test_few_positions_match_literal_formulas(dims, train):
+    """Fewer positions than C/3: the products keep the paper's order."""
+    torch.manual_seed(0)
+    unit = UNITS[dims](96, normalize=True).train(train)
+    randomize_gate(unit)
+    x = torch.randn((2, 96) + (1, 3, 5)[3 - dims:])
+    with torch.no_grad():
+        torch.testing.assert_close(
+            unit(x), literal_glore(unit, x), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize('dims', [2, 3])
+@pytest.mark.parametrize('train', [True, False])
+def test_other_conv_types_run_as_modules(dims, train):
+    """A conv that is not torch's plain 1x1 conv is applied as a module."""
+    # mmcv's own Conv2d/Conv3d subclasses, registered as 'Conv'/'Conv3d'
+    unit = make_unit(
+        dims, conv_cfg=dict(type='Conv' if dims == 2 else 'Conv3d'))
+    assert not unit.pointwise
+    unit.train(train)
+    randomize_gate(unit)
+    x = torch.randn(SHAPES[dims])
+    with torch.no_grad():
+        torch.testing.assert_close(
+            unit(x), literal_glore(unit, x), rtol=1e-4, atol=1e-4)
+
+
+def test_fuse_conv_bn():
+    """mmcv's fuse_conv_bn folds the gate into conv_extend; same output.
+
+    (mmcv fuses Conv2d only.)
+    """
+    import copy
+
+    from mmcv.cnn import fuse_conv_bn
+    dims = 2
+    unit = make_unit(dims).eval()
+    randomize_gate(unit)
+    fused = fuse_conv_bn(copy.deepcopy(unit))
+    assert isinstance(fused.norm, nn.Identity)
+    assert fused.conv_extend.bias is not None
+    x = torch.randn(SHAPES[dims])
+    with torch.no_grad():
+        torch.testing.assert_close(fused(x), unit(x), rtol=1e-4, atol=1e-4)
