@@ -1,0 +1,282 @@
+# Copyright (c) glore_mm contributors. All rights reserved.
+"""tools/visualization/vis_projection.py on segmentation, classification
+and video models, from checkpoints of built models."""
+import importlib.util
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import MODELS, init_default_scope
+
+REPO = Path(__file__).parents[2]
+SEG_CONFIG = REPO / 'configs/mmseg/glore_r18-d8_1xb8-1k_brain-mri-128x128.py'
+FCN_CONFIG = REPO / 'configs/mmseg/fcn_r18-d8_1xb8-1k_brain-mri-128x128.py'
+CLS_CONFIG = (
+    REPO / 'configs/mmpretrain/resnet18-cifar_fashion-mnist_glore-res3x1.py')
+VIDEO_CONFIG = """
+default_scope = 'mmaction'
+custom_imports = dict(imports=['glore_mm.mmaction'],
+                      allow_failed_imports=False)
+model = dict(
+    type='Recognizer3D',
+    backbone=dict(
+        type='GloReResNet3d', depth=18, base_channels=16, pretrained=None,
+        pretrained2d=False, conv1_kernel=(1, 7, 7), inflate=(0, 0, 1, 1),
+        glore_units='res4x1'),
+    cls_head=dict(type='I3DHead', num_classes=3, in_channels=128),
+    data_preprocessor=dict(
+        type='ActionDataPreprocessor', mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375], format_shape='NCTHW'))
+test_pipeline = [
+    dict(type='DecordInit'),
+    dict(type='SampleFrames', clip_len=8, frame_interval=1, num_clips=1,
+         test_mode=True),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(-1, 64)),
+    dict(type='CenterCrop', crop_size=64),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs')
+]
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+"""
+
+
+def _load_tool(name: str):
+    path = REPO / 'tools' / 'visualization' / f'{name}.py'
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+vis = _load_tool('vis_projection')
+
+
+def _save_checkpoint(config: Path,
+                     path: Path,
+                     seed: int = 0,
+                     edit=None) -> Path:
+    """Save a checkpoint of the config's model, randomly initialised."""
+    cfg = Config.fromfile(str(config))
+    init_default_scope(cfg.default_scope)
+    model_cfg = cfg.model.copy()
+    if cfg.get('data_preprocessor', None) is not None:
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    torch.manual_seed(seed)
+    model = MODELS.build(model_cfg)
+    state = model.state_dict()
+    if edit is not None:
+        edit(state)
+    torch.save(dict(meta=dict(), state_dict=state), path)
+    return path
+
+
+def _perturb(key: str):
+    """Return an edit that adds noise to one parameter."""
+
+    def edit(state):
+        generator = torch.Generator().manual_seed(1)
+        state[key] = state[key] + torch.randn(
+            state[key].shape, generator=generator)
+
+    return edit
+
+
+def _run(config, checkpoint, image, out, *options) -> list:
+    vis.main([
+        str(config),
+        str(checkpoint),
+        str(image), '--out',
+        str(out), *options
+    ])
+    folder = Path(out) / 'vis_data' / 'vis_image'
+    return sorted(p.name for p in folder.glob('*.png'))
+
+
+def _read(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path))
+    assert image is not None, path
+    return image
+
+
+def _tile_grid(picture: np.ndarray, top: int) -> list:
+    """Number of tiles per row below ``top``, split by all-white lines."""
+
+    def runs(flags):
+        count, inside = [], False
+        for i, flag in enumerate(flags):
+            if flag and not inside:
+                count.append(i)
+            inside = flag
+        return len(count), count
+
+    grid = picture[top:]
+    row_used = ~(grid == 255).all(axis=(1, 2))
+    num_rows, starts = runs(row_used)
+    tiles = []
+    for start in starts:
+        stop = start
+        while stop < len(row_used) and row_used[stop]:
+            stop += 1
+        band = grid[start:stop]
+        tiles.append(runs(~(band == 255).all(axis=(0, 2)))[0])
+    return tiles
+
+
+@pytest.fixture(scope='module')
+def seg_case(tmp_path_factory):
+    root = tmp_path_factory.mktemp('vis_seg')
+    rng = np.random.default_rng(0)
+    image = root / 'slice.png'
+    yy, xx = np.mgrid[:100, :120]
+    blob = ((yy - 50)**2 / 40**2 + (xx - 60)**2 / 50**2 < 1) * 150
+    pixels = (blob + rng.integers(0, 60, blob.shape)).astype(np.uint8)
+    cv2.imwrite(str(image), np.dstack([pixels] * 3))
+    ckpt = _save_checkpoint(SEG_CONFIG, root / 'glore.pth')
+    ckpt_proj = _save_checkpoint(
+        SEG_CONFIG,
+        root / 'proj.pth',
+        edit=_perturb('decode_head.glore.conv_proj.weight'))
+    ckpt_extend = _save_checkpoint(
+        SEG_CONFIG,
+        root / 'extend.pth',
+        edit=_perturb('decode_head.glore.conv_extend.weight'))
+    return dict(
+        root=root,
+        image=image,
+        ckpt=ckpt,
+        ckpt_proj=ckpt_proj,
+        ckpt_extend=ckpt_extend)
+
+
+def test_seg_png_layout(seg_case):
+    out = seg_case['root'] / 'out'
+    files = _run(SEG_CONFIG, seg_case['ckpt'], seg_case['image'], out,
+                 '--nodes', '3')
+    assert files == ['decode_head.glore_0.png']
+    picture = _read(out / 'vis_data/vis_image/decode_head.glore_0.png')
+    # tiles of the 100x120 slice (not padded in testing) are 80x96
+    layout = vis.projection_layout(16, 3, (80, 96))
+    assert picture.shape[:2] == layout.canvas_hw
+    # 16 nodes under a top row of 4 large tiles (4 * 196 px): 7 + 7 + 2
+    assert layout.grid_shape == (3, 7)
+    grid_top = layout.node_boxes[0].y
+    assert _tile_grid(picture, grid_top) == [7, 7, 2]
+    # the top row: the input and 3 highlighted nodes
+    top = picture[layout.input_box.y:grid_top - vis.PAD]
+    assert _tile_grid(top.transpose(1, 0, 2), 0) == [1, 1, 1, 1]
+
+
+def test_seg_png_depends_on_projection(seg_case):
+    root = seg_case['root']
+    pictures = {}
+    for key in ('ckpt', 'ckpt_proj', 'ckpt_extend'):
+        out = root / f'dep_{key}'
+        _run(SEG_CONFIG, seg_case[key], seg_case['image'], out)
+        pictures[key] = _read(out / 'vis_data/vis_image/'
+                              'decode_head.glore_0.png')
+    # B = conv_proj(x): new projection weights, new maps
+    assert pictures['ckpt'].shape == pictures['ckpt_proj'].shape
+    changed = (pictures['ckpt'] != pictures['ckpt_proj']).any(-1).mean()
+    assert changed > 0.2
+    # the unit's extension comes after B: the picture is the same
+    np.testing.assert_array_equal(pictures['ckpt'], pictures['ckpt_extend'])
+
+
+def test_cls_grayscale(tmp_path):
+    image = tmp_path / 'item.png'
+    pixels = np.zeros((28, 28), np.uint8)
+    pixels[6:22, 9:19] = 200
+    cv2.imwrite(str(image), pixels)
+    ckpt = _save_checkpoint(CLS_CONFIG, tmp_path / 'cls.pth')
+    files = _run(CLS_CONFIG, ckpt, image, tmp_path / 'out', '--nodes', '2',
+                 '--tile-size', '40')
+    assert files == ['backbone.layer2.1.glore_0.png']
+    picture = _read(tmp_path / 'out/vis_data/vis_image' / files[0])
+    # 8 nodes of 40x40 fit in one row under 3 large tiles of 80x80
+    layout = vis.projection_layout(8, 2, (40, 40))
+    assert picture.shape[:2] == layout.canvas_hw
+    assert _tile_grid(picture, layout.node_boxes[0].y) == [5, 3]
+    # the image is drawn, grey, in the input box (80/28 times larger; the
+    # contours of the highlighted nodes may cross it)
+    box = layout.input_box
+    inside = picture[box.y + 20:box.y + 60, box.x + 28:box.x + 52]
+    assert (np.abs(inside.astype(int) - 200) <= 1).all(-1).mean() > 0.5
+
+
+def _write_video(path: Path, num_frames: int = 16) -> None:
+    writer = cv2.VideoWriter(
+        str(path), cv2.VideoWriter_fourcc(*'mp4v'), 10, (96, 80))
+    for i in range(num_frames):
+        frame = np.full((80, 96, 3), 40, np.uint8)
+        cv2.circle(frame, (10 + 4 * i, 40), 12, (0, 200, 255), -1)
+        writer.write(frame)
+    writer.release()
+
+
+def test_video_3d(tmp_path):
+    pytest.importorskip('decord')
+    config = tmp_path / 'i3d_tiny_glore.py'
+    config.write_text(VIDEO_CONFIG)
+    video = tmp_path / 'clip.mp4'
+    _write_video(video)
+    ckpt = _save_checkpoint(config, tmp_path / 'i3d.pth')
+    files = _run(config, ckpt, video, tmp_path / 'out', '--frames', '2',
+                 '--tile-size', '32')
+    # layer3's maps have 4 time steps (pool2 halves the 8 frames): steps 0
+    # and 3 are drawn on the input frames at their middles, 1 and 7
+    assert files == [
+        'backbone.layer3.1.glore_1.png', 'backbone.layer3.1.glore_7.png'
+    ]
+    first, last = (
+        _read(tmp_path / 'out/vis_data/vis_image' / name) for name in files)
+    layout = vis.projection_layout(16, 4, (32, 32))
+    assert first.shape[:2] == last.shape[:2] == layout.canvas_hw
+    assert _tile_grid(first, layout.node_boxes[0].y) == [9, 7]
+    assert (first != last).any()
+
+
+def test_frame_maps_3d():
+    proj = torch.zeros(1, 5, 4, 2, 2)
+    pairs = vis.frame_maps(proj, 16)
+    assert [index for index, _ in pairs] == [2, 6, 10, 14]
+    assert pairs[0][1].shape == (5, 2, 2)
+    # a 2D unit of a video model: frames in the batch axis
+    assert [i for i, _ in vis.frame_maps(torch.zeros(8, 5, 2, 2), 8)
+            ] == list(range(8))
+
+
+def test_select_nodes():
+    proj = torch.zeros(1, 4, 3, 3)
+    proj[0, 2, 1, 1] = 5.0
+    proj[0, 0, 0, 0] = 1.0
+    proj[0, 3] = 7.0  # large but flat
+    assert vis.select_nodes(proj, 2) == [2, 0]
+    assert vis.select_nodes(proj, 9) == [2, 0, 1, 3]
+
+
+def test_errors(seg_case, tmp_path):
+    image = seg_case['image']
+    fcn_ckpt = _save_checkpoint(FCN_CONFIG, tmp_path / 'fcn.pth')
+    with pytest.raises(
+            ValueError, match=r'no GloRe unit.*decode_head '
+            r'\(FCNHead\)'):
+        _run(FCN_CONFIG, fcn_ckpt, image, tmp_path / 'a')
+    with pytest.raises(
+            ValueError,
+            match=r"unknown --unit \['head.glore'\]"
+            r".*\['decode_head.glore'\]"):
+        _run(SEG_CONFIG, seg_case['ckpt'], image, tmp_path / 'b', '--unit',
+             'head.glore')
+    with pytest.raises(ValueError, match='no weights for the GloRe unit'):
+        _run(SEG_CONFIG, fcn_ckpt, image, tmp_path / 'c')
+    with pytest.raises(FileNotFoundError, match='does not exist'):
+        _run(SEG_CONFIG, seg_case['ckpt'], tmp_path / 'missing.png',
+             tmp_path / 'd')
+    text = tmp_path / 'not_an_image.png'
+    text.write_text('hello')
+    with pytest.raises(ValueError, match='cannot read input'):
+        _run(SEG_CONFIG, seg_case['ckpt'], text, tmp_path / 'e')
