@@ -9,23 +9,19 @@ Kinetics-400 configs of ``configs/mmaction/``. I3D trains one epoch with
 checkpoints are then tested with ``tools/test.py`` and with mmaction's own
 packaged ``test.py``, which must agree.
 """
-import os
 import pickle
 import re
-import socket
-import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List, NamedTuple
+from typing import List, NamedTuple
 
 import mmaction
 import pytest
 import torch
+from tool_runner import REPO, TOOLS, free_port, log_text, run_tool, tool_env
 
 from glore_mm.utils import allow_mmengine_checkpoints
 
-REPO = Path(__file__).resolve().parents[2]
-TOOLS = REPO / 'tools'
 CONFIG_DIR = REPO / 'tests' / 'data' / 'configs' / 'tiny_mmaction'
 CONFIGS = {
     'i3d': CONFIG_DIR / 'i3d_r50-glore_1xb2-4x4x1-1e_tiny-kinetics400-rgb.py',
@@ -41,54 +37,13 @@ MAKE_DATA = TOOLS / 'dataset_converters' / 'make_tiny_kinetics.py'
 NUM_CLASSES, CLIPS_PER_CLASS = 3, 2
 NUM_VIDEOS = NUM_CLASSES * CLIPS_PER_CLASS  # per split
 TOP1 = re.compile(r'acc/top1: (\d+\.\d+)')
-TIMEOUT = 600
-
-
-def _env(**extra: str) -> Dict[str, str]:
-    """glore_mm importable, no stray ranks, no weights_only override (the
-    configs' custom_imports allowlist MMEngine checkpoints), one OpenMP
-    thread per process (the tensors are tiny; the CPU is shared)."""
-    env = {
-        k: v
-        for k, v in os.environ.items() if k not in {
-            'RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT',
-            'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'
-        }
-    }
-    env['PYTHONPATH'] = os.pathsep.join(
-        filter(None, [str(REPO), os.environ.get('PYTHONPATH')]))
-    env['PYTHON'] = sys.executable
-    env['OMP_NUM_THREADS'] = '1'
-    env.update(extra)
-    return env
 
 
 def _run(cmd: List, cwd: Path, **env: str) -> str:
-    """Run ``cmd``; fail with its output on an error; return its output."""
-    result = subprocess.run([str(c) for c in cmd],
-                            cwd=cwd,
-                            env=_env(**env),
-                            capture_output=True,
-                            text=True,
-                            timeout=TIMEOUT)
-    if result.returncode != 0:
-        pytest.fail(f'{cmd} exited with {result.returncode}\n'
-                    f'--- stdout (tail) ---\n{result.stdout[-4000:]}\n'
-                    f'--- stderr (tail) ---\n{result.stderr[-4000:]}')
+    """Run ``cmd`` with one OpenMP thread per process (the tensors are tiny;
+    the CPU is shared); fail with its output on an error; return it."""
+    result = run_tool(cmd, cwd, tool_env(OMP_NUM_THREADS='1', **env))
     return result.stdout + result.stderr
-
-
-def _free_port() -> str:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return str(sock.getsockname()[1])
-
-
-def _log_text(work_dir: Path) -> str:
-    """The log file(s) mmengine wrote in ``work_dir/<timestamp>/``."""
-    logs = sorted(work_dir.glob('*/*.log'))
-    assert logs, f'no log file under {work_dir}'
-    return '\n'.join(log.read_text() for log in logs)
 
 
 def _data_options(root: Path) -> List[str]:
@@ -146,7 +101,7 @@ def c2d_run(base: Path, data_root: Path) -> TrainRun:
         *_data_options(data_root)
     ],
                   cwd=base,
-                  PORT=_free_port())
+                  PORT=free_port())
     return TrainRun(work_dir, output)
 
 
@@ -170,7 +125,7 @@ def _check_checkpoint(run: TrainRun, name: str) -> None:
 
 
 def test_i3d_trains_with_train_py(i3d_run):
-    log = _log_text(i3d_run.work_dir)
+    log = log_text(i3d_run.work_dir)
     assert _train_iters(log) == ['1/3', '2/3', '3/3']
     assert 'Distributed training: False' in log
     top1 = TOP1.findall(log)
@@ -181,7 +136,7 @@ def test_i3d_trains_with_train_py(i3d_run):
 def test_c2d_trains_on_two_ranks_with_dist_train_sh(c2d_run):
     for rank in (0, 1):
         assert f'rank {rank}/2 (gloo, cpu)' in c2d_run.output
-    log = _log_text(c2d_run.work_dir)
+    log = log_text(c2d_run.work_dir)
     assert 'Distributed training: True' in log
     assert ('2 processes joined: rank 0/2 (gloo, cpu), '
             'rank 1/2 (gloo, cpu)') in log

@@ -11,71 +11,20 @@ import os.path as osp
 import pickle
 import re
 import shutil
-import socket
 import stat
-import subprocess
 import sys
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional
 
 import pytest
 import torch
+from tool_runner import REPO, TOOLS, free_port, log_text, run_tool, tool_env
 
-REPO = Path(__file__).resolve().parents[2]
-TOOLS = REPO / 'tools'
 CONFIG = REPO / 'tests' / 'data' / 'configs' / 'tiny_glore_fcn_cityscapes.py'
 MAKE_DATA = TOOLS / 'dataset_converters' / 'make_tiny_cityscapes.py'
 NUM_TRAIN, NUM_VAL = 4, 2
 IMAGE_SIZE = (64, 128)  # height, width
-TIMEOUT = 600
 METRIC = re.compile(r'mIoU: (\d+\.\d+)')
-
-
-def _env(**extra: str) -> Dict[str, str]:
-    """The environment of a tool: glore_mm importable, no stray ranks."""
-    env = {
-        k: v
-        for k, v in os.environ.items() if k not in {
-            'RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT',
-            'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'
-        }
-    }
-    env['PYTHONPATH'] = os.pathsep.join(
-        filter(None, [str(REPO), os.environ.get('PYTHONPATH')]))
-    env['PYTHON'] = sys.executable
-    env.update(extra)
-    return env
-
-
-def _run(cmd: List[str],
-         cwd: Path,
-         env: Optional[Dict[str, str]] = None,
-         ok: bool = True) -> subprocess.CompletedProcess:
-    """Run ``cmd``; if ``ok``, fail the test with its output on an error."""
-    result = subprocess.run([str(c) for c in cmd],
-                            cwd=cwd,
-                            env=env or _env(),
-                            capture_output=True,
-                            text=True,
-                            timeout=TIMEOUT)
-    if ok and result.returncode != 0:
-        pytest.fail(f'{cmd} exited with {result.returncode}\n'
-                    f'--- stdout (tail) ---\n{result.stdout[-4000:]}\n'
-                    f'--- stderr (tail) ---\n{result.stderr[-4000:]}')
-    return result
-
-
-def _free_port() -> str:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return str(sock.getsockname()[1])
-
-
-def _log_text(work_dir: Path) -> str:
-    """The log file(s) mmengine wrote in ``work_dir/<timestamp>/``."""
-    logs = sorted(work_dir.glob('*/*.log'))
-    assert logs, f'no log file under {work_dir}'
-    return '\n'.join(log.read_text() for log in logs)
 
 
 def _cfg_options(data_root: Path,
@@ -114,7 +63,7 @@ def data_root(base: Path) -> Path:
         sys.executable, MAKE_DATA, root, '--num-train', NUM_TRAIN, '--num-val',
         NUM_VAL, '--size', *IMAGE_SIZE
     ]
-    _run(cmd, cwd=base)
+    run_tool(cmd, cwd=base)
     assert len(list((root / 'leftImg8bit' / 'val').rglob('*.png'))) == NUM_VAL
     return root
 
@@ -132,12 +81,12 @@ def trained(base: Path, data_root: Path) -> TrainRun:
         sys.executable, TOOLS / 'train.py', CONFIG, '--work-dir', work_dir,
         *_cfg_options(data_root, max_iters=4, val_interval=2, ckpt_interval=2)
     ]
-    return TrainRun(work_dir, _run(cmd, cwd=base).stdout)
+    return TrainRun(work_dir, run_tool(cmd, cwd=base).stdout)
 
 
 def test_train_single_process(trained):
     work_dir = trained.work_dir
-    log = _log_text(work_dir)
+    log = log_text(work_dir)
     assert _train_lines(log) == [1, 2, 3, 4]
     # LoggerHook's training lines carry an ETA.
     train_lines = [ln for ln in log.splitlines() if 'Iter(train)' in ln]
@@ -165,7 +114,7 @@ def test_checkpoint_loads_with_weights_only(trained):
     ckpt = trained.work_dir / 'iter_4.pth'
     # Without the allowlist, torch's default weights_only load refuses it.
     cmd = [sys.executable, '-c', f'import torch; torch.load({str(ckpt)!r})']
-    result = _run(cmd, cwd=trained.work_dir, ok=False)
+    result = run_tool(cmd, cwd=trained.work_dir, ok=False)
     assert result.returncode != 0
     assert 'HistoryBuffer' in result.stderr
     allow_mmengine_checkpoints()
@@ -203,7 +152,7 @@ def test_checkpoint_with_arbitrary_object_is_refused(trained, base, data_root):
         sys.executable, TOOLS / 'test.py', CONFIG, evil, '--work-dir',
         base / 'evil_test', *_cfg_options(data_root)
     ]
-    result = _run(cmd, cwd=base, ok=False)
+    result = run_tool(cmd, cwd=base, ok=False)
     assert result.returncode != 0
     assert 'Unsupported global' in result.stderr
     assert 'shutil.copyfile' in result.stderr
@@ -219,7 +168,7 @@ def test_resume_continues_from_last_checkpoint(trained, base, data_root):
         work_dir,
         *_cfg_options(data_root, max_iters=6, val_interval=2, ckpt_interval=2)
     ]
-    result = _run(cmd, cwd=base)
+    result = run_tool(cmd, cwd=base)
     out = result.stdout
     assert f'Auto resumed from the latest checkpoint {work_dir}' in out
     assert re.search(r'resumed epoch: \d+, iter: 4\b', out)
@@ -235,11 +184,11 @@ def test_dist_train_two_cpu_ranks(base, data_root):
         TOOLS / 'dist_train.sh', CONFIG, 2, '--work-dir', work_dir,
         *_cfg_options(data_root, max_iters=2, val_interval=2, ckpt_interval=2)
     ]
-    result = _run(cmd, cwd=base, env=_env(PORT=_free_port()))
+    result = run_tool(cmd, cwd=base, env=tool_env(PORT=free_port()))
     # Every rank reports itself on stdout.
     for rank in (0, 1):
         assert f'rank {rank}/2 (gloo, cpu)' in result.stdout
-    log = _log_text(work_dir)
+    log = log_text(work_dir)
     assert 'Distributed training: True' in log
     assert 'GPU number: 2' in log
     converted = re.search(
@@ -262,7 +211,7 @@ def test_test_tool_predictions_and_drawings(trained, base, data_root):
         base / 'test', '--out', out_dir, '--show-dir', show_dir,
         *_cfg_options(data_root, train_root=base / 'no_train_data')
     ]
-    result = _run(cmd, cwd=base)
+    result = run_tool(cmd, cwd=base)
     assert f'Load checkpoint from {ckpt}' in result.stdout
     assert re.search(r'Iter\(test\) \[2/2\]\s+aAcc', result.stdout)
     assert METRIC.search(result.stdout)
@@ -289,7 +238,7 @@ def test_dist_test_two_cpu_ranks_dumps_results(trained, base, data_root):
         TOOLS / 'dist_test.sh', CONFIG, ckpt, 2, '--work-dir',
         base / 'dist_test', '--out', dump, *_cfg_options(data_root)
     ]
-    result = _run(cmd, cwd=base, env=_env(PORT=_free_port()))
+    result = run_tool(cmd, cwd=base, env=tool_env(PORT=free_port()))
     for rank in (0, 1):
         assert f'rank {rank}/2 (gloo, cpu)' in result.stdout
     assert METRIC.search(result.stdout)
@@ -311,7 +260,7 @@ def test_mmseg_packaged_test_tool(trained, base, data_root):
         sys.executable, tool, CONFIG, trained.work_dir / 'iter_4.pth',
         '--work-dir', base / 'mmseg_test', *_cfg_options(data_root)
     ]
-    result = _run(cmd, cwd=base)
+    result = run_tool(cmd, cwd=base)
     assert METRIC.search(result.stdout)
 
 
@@ -327,7 +276,7 @@ NO_TTA = ['--tta', '--cfg-options', 'tta_pipeline=None']
 ])
 def test_test_tool_clear_errors(base, args, message):
     cmd = [sys.executable, TOOLS / 'test.py', CONFIG, 'missing.pth', *args]
-    result = _run(cmd, cwd=base, ok=False)
+    result = run_tool(cmd, cwd=base, ok=False)
     assert result.returncode != 0
     assert message in result.stderr
     assert str(CONFIG) in result.stderr
@@ -375,9 +324,9 @@ def fake_slurm(base: Path) -> Path:
 
 
 def _slurm_env(bin_dir: Path, tasks: int) -> Dict[str, str]:
-    return _env(
+    return tool_env(
         PATH=f'{bin_dir}{os.pathsep}{os.environ["PATH"]}',
-        MASTER_PORT=_free_port(),
+        MASTER_PORT=free_port(),
         GPUS=str(tasks),
         GPUS_PER_NODE=str(tasks),
         CPUS_PER_TASK='1',
@@ -391,7 +340,7 @@ def test_slurm_train_two_cpu_tasks(base, data_root, fake_slurm):
         *_cfg_options(
             data_root, max_iters=2, val_interval=10, ckpt_interval=2)
     ]
-    result = _run(cmd, cwd=base, env=_slurm_env(fake_slurm, 2))
+    result = run_tool(cmd, cwd=base, env=_slurm_env(fake_slurm, 2))
     srun_args = (fake_slurm / 'srun_args').read_text().split()
     for arg in ('--partition=cpu', '--job-name=glore', '--gres=none',
                 '--ntasks=2', '--ntasks-per-node=2', '--cpus-per-task=1',
@@ -403,7 +352,7 @@ def test_slurm_train_two_cpu_tasks(base, data_root, fake_slurm):
     ]
     for rank in (0, 1):
         assert f'rank {rank}/2 (gloo, cpu)' in result.stdout
-    log = _log_text(work_dir)
+    log = log_text(work_dir)
     assert 'Distributed launcher: slurm' in log
     assert _train_lines(log) == [1, 2]
     assert (work_dir / 'iter_2.pth').is_file()
@@ -416,7 +365,7 @@ def test_slurm_test_one_cpu_task(trained, base, data_root, fake_slurm):
         TOOLS / 'slurm_test.sh', 'cpu', 'glore-test', CONFIG, ckpt,
         '--work-dir', base / 'slurm_test', *_cfg_options(data_root)
     ]
-    result = _run(cmd, cwd=base, env=_slurm_env(fake_slurm, 1))
+    result = run_tool(cmd, cwd=base, env=_slurm_env(fake_slurm, 1))
     srun_args = (fake_slurm / 'srun_args').read_text().split()
     for arg in ('--job-name=glore-test', '--ntasks=1', '--launcher=slurm',
                 str(ckpt)):
