@@ -23,21 +23,20 @@ Example:
 import argparse
 import copy
 import json
-import logging
 import os.path as osp
 import statistics
 import sys
-from contextlib import contextmanager
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer
 from mmengine.config import Config
 from mmengine.hub import get_config
-from mmengine.logging import MMLogger
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
+
+from glore_mm.utils import quiet_mmengine_logger
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from benchmark_units import (  # isort:skip # noqa: E402
@@ -111,21 +110,9 @@ def build_model(path: str, train_shape: Tuple[int, int],
     from mmseg.registry import MODELS
     torch.manual_seed(0)
     model = MODELS.build(model_cfg)
-    with quiet():
+    with quiet_mmengine_logger():
         model.init_weights()
     return revert_sync_batchnorm(model)
-
-
-@contextmanager
-def quiet() -> Iterator[None]:
-    """Hide mmengine's per-parameter init and per-op analysis messages."""
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 class TensorForward(nn.Module):
@@ -150,7 +137,7 @@ def count(model: nn.Module, shape: Tuple[int, int]) -> Dict[str, float]:
     """
     wrapped = TensorForward(model).eval()
     inputs = (torch.rand(1, 3, *shape), )
-    with torch.no_grad(), quiet():
+    with torch.no_grad(), quiet_mmengine_logger():
         analyzer = FlopAnalyzer(wrapped, inputs)
         analyzer.set_op_handle('aten::baddbmm', baddbmm_flop_jit)
         analyzer.unsupported_ops_warnings(False)

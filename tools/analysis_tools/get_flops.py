@@ -16,19 +16,17 @@ Example:
 """
 import argparse
 import copy
-import logging
-from contextlib import contextmanager
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer, get_model_complexity_info
 from mmengine.config import Config, DictAction
-from mmengine.logging import MMLogger
 from mmengine.registry import MODELS, init_default_scope
 
 from glore_mm.models.insertion import GloReInsertionMixin
 from glore_mm.models.layers.glore import _GloReNd
+from glore_mm.utils import quiet_mmengine_logger
 
 # Input shape (H, W) per default_scope when --shape is not given; mmseg
 # takes the config's crop size when it has one.
@@ -118,25 +116,13 @@ def _is_unit(cls: Optional[type]) -> bool:
     return isinstance(cls, type) and issubclass(cls, _GloReNd)
 
 
-@contextmanager
-def quiet_analysis() -> Iterator[None]:
-    """Hide the analyser's per-op warnings (uncounted elementwise ops)."""
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
 def analyse(model_cfg: Dict, shape: Tuple[int, int]) -> Dict:
     """Params, FLOPs and the GloRe units' share of the model's FLOPs."""
     torch.manual_seed(0)
     # Builders may write into their config (mmseg's EncoderDecoder does).
     model = TensorForward(MODELS.build(copy.deepcopy(model_cfg))).eval()
     inputs = (torch.rand(1, 3, *shape), )
-    with torch.no_grad(), quiet_analysis():
+    with torch.no_grad(), quiet_mmengine_logger():
         info = get_model_complexity_info(
             model, inputs=inputs, show_table=False, show_arch=False)
         units = {
