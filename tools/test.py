@@ -9,6 +9,7 @@ Examples:
 """
 import argparse
 
+from glore_mm.engine import finish_distributed
 from glore_mm.engine.cli import (add_progress_bar, add_runner_args,
                                  build_runner, drop_training, enable_tta,
                                  enable_visualization, load_config,
@@ -55,6 +56,7 @@ def main() -> None:
 
     runner = build_runner(cfg)
     runner.test()
+    finish_distributed()
 
 
 if __name__ == '__main__':

@@ -9,6 +9,7 @@ Examples:
 """
 import argparse
 
+from glore_mm.engine import finish_distributed
 from glore_mm.engine.cli import (add_progress_bar, add_runner_args,
                                  build_runner, enable_amp, load_config,
                                  parse_runner_args, set_resume)
@@ -44,6 +45,7 @@ def main() -> None:
 
     runner = build_runner(cfg)
     runner.train()
+    finish_distributed()
 
 
 if __name__ == '__main__':

@@ -6,10 +6,10 @@ Importing this package registers ``TestProgressBarHook`` in MMEngine's root
 ``HOOKS`` and ``CPUDistributedDataParallel`` in its root ``MODEL_WRAPPERS``.
 """
 from .distributed import (CPUDistributedDataParallel, cpu_model_wrapper_cfg,
-                          setup_cpu_distributed)
+                          finish_distributed, setup_cpu_distributed)
 from .hooks import TestProgressBarHook
 
 __all__ = [
     'CPUDistributedDataParallel', 'TestProgressBarHook',
-    'cpu_model_wrapper_cfg', 'setup_cpu_distributed'
+    'cpu_model_wrapper_cfg', 'finish_distributed', 'setup_cpu_distributed'
 ]

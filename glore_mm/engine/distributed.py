@@ -241,3 +241,16 @@ def setup_cpu_distributed(cfg: Config) -> Tuple[int, int]:
         f'(pid {os.getpid()}): CUDA is not available, using {CPU_BACKEND}',
         flush=True)
     return rank, world_size
+
+
+def finish_distributed() -> None:
+    """Leave the process group, if any, once every rank got here.
+
+    MMEngine never destroys the group it joins. A gloo group still alive
+    when the interpreter exits can abort the process from its C++ threads
+    ("terminate called without an active exception") after a run that
+    finished, failing the whole launch.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()
