@@ -1,5 +1,6 @@
-# C2D ResNet-50 with the paper's GloRe units on Kinetics-400: after blocks 1
-# and 3 of res3 (layer2) and 1, 3, 5 of res4 (layer3), the paper's "+2+3".
+# C2D ResNet-50 with the paper's GloRe units on Kinetics-400: after the
+# authors' blocks 1 and 3 of res3 and 1, 3, 5 of res4 (counted from 1; our
+# 0-based layer2.0, layer2.2, layer3.0, layer3.2, layer3.4), the "+2+3".
 # C2D runs its blocks per frame ([N*T, C, H, W]); each GloRe3d unit folds
 # them back into clips and reasons over space-time (T x H x W), as the
 # paper does; glore_cfg=dict(type='GloRe2d') reasons per frame instead.

@@ -1,6 +1,7 @@
 # I3D ResNet-50 with the paper's GloRe units on Kinetics-400: GloRe3d over
-# space-time after blocks 1 and 3 of res3 (layer2) and 1, 3, 5 of res4
-# (layer3), the paper's "+2+3". 8-frame clips at stride 8, as in the paper;
+# space-time after the authors' blocks 1 and 3 of res3 and 1, 3, 5 of res4
+# (counted from 1; our 0-based layer2.0, layer2.2, layer3.0, layer3.2,
+# layer3.4), the paper's "+2+3". 8-frame clips at stride 8, as in the paper;
 # the backbone inflates ImageNet ResNet-50 weights (torchvision), as
 # mmaction's I3D does. Default test: the paper's 1 clip x 1 center crop of
 # 224 at short side 256; `*_test-10clip-3crop.py` is mmaction's 30-view test.

@@ -1,4 +1,5 @@
-# ResNet-18 with one GloRe unit after the last block of res4 (layer3.1),
+# ResNet-18 with one GloRe unit after the last block of res4 (layer3.1, our
+# own placement, not the paper's),
 # fine-tuned on CUB-200-2011 from the plain ImageNet-1k ResNet-18 weights:
 # the unit's keys are missing from the checkpoint and it starts as the
 # identity. Everything else as in resnet18_1xb32-10e_cub.py.

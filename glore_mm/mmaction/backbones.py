@@ -20,10 +20,13 @@ class GloReResNet3d(GloReInsertionMixin, ResNet3d):
     space-time: one graph for all ``T x H x W`` positions of a clip. See
     :class:`~glore_mm.models.insertion.GloReInsertionMixin` for
     ``glore_units`` and ``glore_cfg``; the other arguments are ResNet3d's.
-    ``'paper'`` places the paper's units: after blocks 1 and 3 of res3
-    (``layer2``) and blocks 1, 3, 5 (ResNet-50) or 6, 12, 18 (ResNet-101)
-    of res4 (``layer3``). The zero gates survive ResNet3d's initialisation
-    (every BN weight set to 1) and the inflation of 2-D ImageNet weights.
+    ``'paper'`` places the authors' units: after their blocks 1 and 3 of
+    res3 and 1, 3, 5 (ResNet-50) or 6, 12, 18 (ResNet-101) of res4, counted
+    from 1, i.e. 0-based ``layer2.0``, ``layer2.2`` and ``layer3.0``,
+    ``layer3.2``, ``layer3.4`` (``layer3.5``, ``layer3.11``,
+    ``layer3.17``). The units (their Xavier-initialised convs and zero
+    gates) survive ResNet3d's initialisation (every BN weight set to 1) and
+    the inflation of 2-D ImageNet weights.
 
     Example:
         >>> backbone = dict(type='GloReResNet3d', depth=50,

@@ -15,7 +15,7 @@ class GloReResNet(GloReInsertionMixin, ResNet):
 
     Example:
         >>> backbone = dict(type='GloReResNet', depth=50,
-        ...                 glore_units=dict(layer2=[1, 3], layer3=[1, 3, 5]))
+        ...                 glore_units=dict(layer2=[0, 2], layer3=[0, 2, 4]))
     """
 
 

@@ -16,6 +16,6 @@ class GloReResNetV1c(GloReInsertionMixin, ResNetV1c):
 
     Example:
         >>> backbone = dict(type='GloReResNetV1c', depth=50,
-        ...                 glore_units=dict(layer3=[1, 3, 5]),
+        ...                 glore_units=dict(layer3=[0, 2, 4]),
         ...                 glore_cfg=dict(normalize=True))
     """

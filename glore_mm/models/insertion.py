@@ -9,7 +9,7 @@ identical across libraries, say where the units go and what they are::
     backbone=dict(
         type='GloReResNet',                 # mmpretrain's ResNet + units
         depth=50,
-        glore_units=dict(layer2=[1, 3], layer3=[1, 3, 5]),  # or 'paper'
+        glore_units=dict(layer2=[0, 2], layer3=[0, 2, 4]),  # or 'paper'
         glore_cfg=dict(type='GloRe2d', normalize=False))
 
 This module imports torch, mmengine and mmcv only; the subclasses live next
@@ -29,19 +29,37 @@ from .layers.glore import _GloReNd
 #: Name of a unit inside its residual block: ``layer3.1.glore``.
 UNIT_NAME = 'glore'
 
-# The paper's placements (Chen et al., CVPR 2019), per depth. The paper's
-# res3/res4 are OpenMMLab's layer2/layer3.
+#: The authors' placements, in their 1-based block numbers: a unit after
+#: block i of res3 when ``i in [1, 3]``, of res4 when ``i in [1, 3, 5]``
+#: (ResNet-50) or ``i in [6, 12, 18]`` (ResNet-101). Their loops count
+#: blocks from 1 (``for i in range(1, k_sec[s] + 1)``, modules ``B01``,
+#: ``B02``...): facebookresearch/GloRe, ``network/resnet50_3d_gcn_x5.py``
+#: lines 112-122 (res3) and 129-139 (res4), the same lines of
+#: ``network/resnet101_3d_gcn_x5.py``. The paper's res3/res4 are
+#: OpenMMLab's ``layer2``/``layer3``.
+AUTHORS_RES3_BLOCKS = (1, 3)
+AUTHORS_RES4_BLOCKS = {50: (1, 3, 5), 101: (6, 12, 18)}
+
+
+def _module_indices(blocks: Sequence[int]) -> Tuple[int, ...]:
+    """0-based module indices of 1-based block numbers: B01 is ``.0``."""
+    return tuple(block - 1 for block in blocks)
+
+
 _DEPTH_PLACEMENTS = {
     'res4x3': {
-        50: dict(layer3=(1, 3, 5)),
-        101: dict(layer3=(6, 12, 18))
+        depth: dict(layer3=_module_indices(res4))
+        for depth, res4 in AUTHORS_RES4_BLOCKS.items()
     },
     'res3x2-res4x3': {
-        50: dict(layer2=(1, 3), layer3=(1, 3, 5)),
-        101: dict(layer2=(1, 3), layer3=(6, 12, 18))
+        depth: dict(
+            layer2=_module_indices(AUTHORS_RES3_BLOCKS),
+            layer3=_module_indices(res4))
+        for depth, res4 in AUTHORS_RES4_BLOCKS.items()
     },
 }
-# One unit at the end of a stage: the same for every depth.
+# Our own placements, not the authors': one unit after the last block of a
+# stage, the same for every depth.
 _STAGE_END_PLACEMENTS = {
     'res3x1': dict(layer2=(-1, )),
     'res4x1': dict(layer3=(-1, )),
@@ -61,9 +79,12 @@ def resolve_preset(name: str, depth: Optional[int]) -> Placement:
 
     Args:
         name (str): One of :data:`GLORE_PRESETS`. ``'paper'`` is
-            ``'res3x2-res4x3'``, the paper's "+2+3" (ResNet-50) and "+5"
-            (ResNet-101); ``'res4x3'`` is its "+3"; ``'res3x1'`` and
-            ``'res4x1'`` put one unit after the last block of res3/res4.
+            ``'res3x2-res4x3'``, the authors' "+2+3" (ResNet-50:
+            ``layer2=(0, 2), layer3=(0, 2, 4)``) and "+5" (ResNet-101:
+            ``layer2=(0, 2), layer3=(5, 11, 17)``); ``'res4x3'`` is their
+            res4 part alone, the paper's "+3". ``'res3x1'`` and
+            ``'res4x1'`` are our own placements, not the paper's "+1": one
+            unit after the last block of res3/res4.
         depth (int, optional): Depth of the ResNet; the paper's multi-unit
             placements exist for 50 and 101 only.
 
@@ -76,13 +97,13 @@ def resolve_preset(name: str, depth: Optional[int]) -> Placement:
     if key not in _DEPTH_PLACEMENTS:
         raise ValueError(f'glore_units={name!r} is not a preset; allowed: '
                          f'{list(GLORE_PRESETS)} or a dict such as '
-                         f"dict(layer3=[1, 3, 5])")
+                         f"dict(layer3=[0, 2, 4])")
     by_depth = _DEPTH_PLACEMENTS[key]
     if depth not in by_depth:
         raise ValueError(
             f'glore_units={name!r} has no placement for depth={depth}: the '
-            f'paper placed units in ResNet-{sorted(by_depth)} only; for this '
-            f'depth pass glore_units explicitly, e.g. '
+            f'authors placed units in ResNet-{sorted(by_depth)} only; for '
+            f'this depth pass glore_units explicitly, e.g. '
             f"glore_units=dict(layer3=[-1]) or one of 'res3x1', 'res4x1'")
     return dict(by_depth[depth])
 
@@ -222,7 +243,7 @@ class GloReInsertionMixin:
         glore_units (str | dict): Where units go: a dict mapping residual
             layer names (``'layer1'``...) to 0-based block indices after
             which a unit goes (negative indices count from the end), e.g.
-            ``dict(layer3=[1, 3, 5])``; or a preset of
+            ``dict(layer3=[0, 2, 4])``; or a preset of
             :data:`GLORE_PRESETS`, resolved by the backbone's ``depth`` (see
             :func:`resolve_preset`). Defaults to ``'paper'``.
         glore_cfg (dict, optional): Config of each unit, without

@@ -310,17 +310,27 @@ def test_c2d_deep_copy_applies_its_own_units():
     assert not torch.allclose(plain_out, ema_out)
 
 
-@pytest.mark.parametrize('glore_cls, depth, sites', [
-    (GloReResNet3d, 50, ['layer2.1', 'layer2.3', 'layer3.1', 'layer3.3',
-                         'layer3.5']),
-    (GloReResNet3d, 101, ['layer2.1', 'layer2.3', 'layer3.6', 'layer3.12',
-                          'layer3.18']),
-    (GloReC2D, 50, ['layer2.1', 'layer2.3', 'layer3.1', 'layer3.3',
-                    'layer3.5']),
-    (GloReC2D, 101, ['layer2.1', 'layer2.3', 'layer3.6', 'layer3.12',
-                     'layer3.18']),
-])  # yapf: disable
-def test_paper_placement(glore_cls, depth, sites):
+# The authors' blocks, counted from 1 as their loops do (modules B01, ...):
+# res3 1, 3; res4 1, 3, 5 (ResNet-50) or 6, 12, 18 (ResNet-101), in
+# facebookresearch/GloRe network/resnet{50,101}_3d_gcn_x5.py. Block i is our
+# 0-based module i - 1; res3/res4 are layer2/layer3.
+AUTHORS_BLOCKS = {
+    50: dict(layer2=(1, 3), layer3=(1, 3, 5)),
+    101: dict(layer2=(1, 3), layer3=(6, 12, 18)),
+}
+
+
+def _authors_sites(depth):
+    return [
+        f'{layer}.{block - 1}'
+        for layer, blocks in AUTHORS_BLOCKS[depth].items() for block in blocks
+    ]
+
+
+@pytest.mark.parametrize('glore_cls', [GloReResNet3d, GloReC2D])
+@pytest.mark.parametrize('depth', [50, 101])
+def test_paper_placement(glore_cls, depth):
+    sites = _authors_sites(depth)
     kwargs = dict(depth=depth, pretrained=None)
     if glore_cls is GloReResNet3d:
         kwargs.update(base_channels=8, pretrained2d=False)

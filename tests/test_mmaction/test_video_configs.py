@@ -27,6 +27,7 @@ MODELS_BY_NAME = {
     'c2d_r101': ('GloReC2D', 101),
 }
 MULTI_VIEW = '_test-10clip-3crop'
+AUTHORS = '-authors-100e'
 VIDEO_FRAMES, VIDEO_SIZE = 96, (56, 40)  # width, height
 
 register_all_modules(init_default_scope=False)
@@ -68,15 +69,20 @@ def test_configs_found():
         name = f'{model}-glore_{batch}-8x8x1-100e_kinetics400-rgb'
         assert f'{name}.py' in names
         assert f'{name}{MULTI_VIEW}.py' in names
-    assert len(names) == 2 * len(MODELS_BY_NAME)
+    authors = {n for n in names if AUTHORS in n}
+    assert authors == {
+        'i3d_r50-glore_8xb8-8x8x1-authors-100e_kinetics400-rgb.py',
+        'i3d_r101-glore_8xb8-8x8x1-authors-100e_kinetics400-rgb.py'
+    }
+    assert len(names) == 2 * len(MODELS_BY_NAME) + len(authors)
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=[c.name for c in CONFIGS])
 def test_config_builds_and_runs(path):
     cfg = Config.fromfile(str(path))
     assert cfg.default_scope == 'mmaction'
-    assert cfg.custom_imports == dict(
-        imports=['glore_mm.mmaction'], allow_failed_imports=False)
+    assert cfg.custom_imports.imports[0] == 'glore_mm.mmaction'
+    assert cfg.custom_imports.allow_failed_imports is False
     backbone = cfg.model.backbone
     assert (backbone.type, backbone.depth) == MODELS_BY_NAME[_model_name(path)]
     assert backbone.glore_units == 'paper'
@@ -151,3 +157,69 @@ def test_config_pipelines_on_a_video(path, video):
         assert [(t['type'], t.get('scale'), t.get('crop_size'))
                 for t in test_cfg] == [('Resize', (-1, 256), None),
                                        ('CenterCrop', None, 224)]
+
+
+@pytest.mark.parametrize('depth', [50, 101])
+def test_authors_recipe(depth):
+    """The authors' Kinetics recipe reaches the optimizer and schedulers:
+    Nesterov SGD at lr 0.05 for 64 clips, weight decay 1e-4 except on
+    biases, half the lr on the 3x3 convs, warm-up from 0.1x over 1500
+    iterations, x0.1 after epochs 45, 65, 85, precise BN every epoch."""
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import HOOKS
+    name = f'i3d_r{depth}-glore_8xb8-8x8x1{AUTHORS}_kinetics400-rgb.py'
+    cfg = Config.fromfile(str(CONFIG_DIR / name))
+    assert cfg.model.backbone.depth == depth
+    assert cfg.train_dataloader.batch_size * 8 == 64
+    _offline(cfg.model.backbone)
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        model = MODELS.build(cfg.model)
+        wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+        # the Runner takes `priority` off before it builds a hook
+        hooks = [
+            HOOKS.build({k: v
+                         for k, v in h.items() if k != 'priority'})
+            for h in cfg.custom_hooks
+        ]
+    optimizer = wrapper.optimizer
+    assert type(optimizer).__name__ == 'SGD'
+    assert not wrapper.clip_grad_kwargs  # no gradient clipping
+    settings = {}
+    for group in optimizer.param_groups:
+        for param in group['params']:
+            settings[id(param)] = (group['lr'], group['weight_decay'],
+                                   group['nesterov'], group['momentum'])
+    expected = {
+        'backbone.layer1.0.conv2.conv.weight': (0.025, 1e-4),
+        'backbone.layer1.0.conv2.bn.weight': (0.025, 1e-4),
+        'backbone.layer1.0.conv2.bn.bias': (0.025, 0.0),
+        'backbone.layer1.0.conv1.conv.weight': (0.05, 1e-4),
+        'backbone.layer1.0.conv1.bn.weight': (0.05, 1e-4),
+        'backbone.layer1.0.conv1.bn.bias': (0.05, 0.0),
+        'backbone.layer2.0.glore.conv_state.weight': (0.05, 1e-4),
+        'backbone.layer2.0.glore.conv_state.bias': (0.05, 0.0),
+        'backbone.layer2.0.glore.gcn.conv_node.bias': (0.05, 0.0),
+        'backbone.layer2.0.glore.norm.weight': (0.05, 1e-4),
+        'backbone.layer2.0.glore.norm.bias': (0.05, 0.0),
+        'cls_head.fc_cls.weight': (0.05, 1e-4),
+        'cls_head.fc_cls.bias': (0.05, 0.0),
+    }
+    params = dict(model.named_parameters())
+    for key, (lr, decay) in expected.items():
+        assert settings[id(params[key])] == pytest.approx(
+            (lr, decay, True, 0.9)), key
+    # every parameter of a 3x3 conv at half the lr, and only those
+    for key, param in params.items():
+        half = '.conv2.' in key
+        assert settings[id(param)][0] == pytest.approx(
+            0.025 if half else 0.05), key
+        if key.endswith('.bias'):
+            assert settings[id(param)][1] == 0.0, key
+    warmup, steps = cfg.param_scheduler
+    assert (warmup.type, warmup.start_factor, warmup.by_epoch, warmup.begin,
+            warmup.end) == ('LinearLR', 0.1, False, 0, 1500)
+    assert (steps.type, steps.milestones, steps.gamma,
+            steps.by_epoch) == ('MultiStepLR', [45, 65, 85], 0.1, True)
+    assert [type(h).__name__ for h in hooks] == ['PreciseBNHook']
+    assert hooks[0].interval == 1
+    assert cfg.custom_hooks[0].priority == 'ABOVE_NORMAL'

@@ -1,7 +1,6 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
-"""tools/analysis_tools/get_flops.py: the units' cost, counted twice."""
+"""tools/analysis_tools/get_flops.py and glore_mm.analysis behind it."""
 import copy
-import importlib.util
 import os
 import re
 import subprocess
@@ -12,6 +11,8 @@ import pytest
 from mmengine.config import Config
 from mmengine.registry import MODELS
 
+from glore_mm.analysis import analyse_config_model, remove_units
+
 REPO = Path(__file__).parents[2]
 TOOL = REPO / 'tools/analysis_tools/get_flops.py'
 CONFIG = (
@@ -20,29 +21,21 @@ CONFIG = (
 
 
 @pytest.fixture(scope='module')
-def get_flops():
-    spec = importlib.util.spec_from_file_location('get_flops', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope='module')
 def tiny_cfg():
     # Built under the model's own _scope_, whatever the default scope.
     return Config.fromfile(str(CONFIG))
 
 
-def test_remove_units_gives_the_upstream_backbone(get_flops, tiny_cfg):
+def test_remove_units_gives_the_upstream_backbone(tiny_cfg):
     from mmpretrain.models.backbones import ResNet
-    plain_cfg, notes = get_flops.remove_units(tiny_cfg.model)
+    plain_cfg, notes = remove_units(tiny_cfg.model)
     assert plain_cfg.backbone.type is ResNet
     assert not any(k.startswith('glore') for k in plain_cfg.backbone)
     assert notes == ['model.backbone: GloReResNet -> ResNet']
     assert tiny_cfg.model.backbone.type == 'GloReResNet'
 
 
-def test_remove_units_drops_glore_plugins(get_flops):
+def test_remove_units_drops_glore_plugins():
     cfg = dict(
         _scope_='mmseg',
         type='EncoderDecoder',
@@ -58,16 +51,16 @@ def test_remove_units_drops_glore_plugins(get_flops):
                     stages=(0, 0, 1, 1),
                     position='after_conv3'),
             ]))
-    plain_cfg, notes = get_flops.remove_units(cfg)
+    plain_cfg, notes = remove_units(cfg)
     assert [p['cfg']['type'] for p in plain_cfg['backbone']['plugins']] == \
         ['ContextBlock']
     assert notes == ['model.backbone.plugins: dropped 1 GloRe entry']
 
 
-def test_delta_is_the_units_cost(get_flops, tiny_cfg):
-    plain_cfg, _ = get_flops.remove_units(tiny_cfg.model)
-    full = get_flops.analyse(tiny_cfg.model, (32, 32))
-    plain = get_flops.analyse(plain_cfg, (32, 32))
+def test_delta_is_the_units_cost(tiny_cfg):
+    plain_cfg, _ = remove_units(tiny_cfg.model)
+    full = analyse_config_model(tiny_cfg.model, (3, 32, 32))
+    plain = analyse_config_model(plain_cfg, (3, 32, 32))
     model = MODELS.build(copy.deepcopy(tiny_cfg.model))
     units = [unit for _, unit in model.backbone.named_glore_units()]
     assert full['num_units'] == len(units) == 3
@@ -77,11 +70,15 @@ def test_delta_is_the_units_cost(get_flops, tiny_cfg):
     assert plain['params'] == sum(
         p.numel() for p in MODELS.build(copy.deepcopy(plain_cfg)).parameters())
     assert full['flops'] - plain['flops'] == full['unit_flops'] > 0
-    # The unit's convolutions at 2x2 (layer3 of a 32x32 input), by hand.
-    width, positions = 128, 2 * 2
-    states, nodes = width // 2, width // 4
-    convs = positions * width * (states + nodes) + positions * states * width
-    assert full['unit_flops'] > len(units) * convs
+    # Every product of the units, by hand: layer3 of a 32x32 input is 2x2,
+    # few positions, so each unit takes the paper's order: B (K·C·L), the
+    # node features and the way back (L·S·(C + K) each), the graph conv
+    # (K·K·S + S·S·K).
+    c, length = 128, 2 * 2
+    s, k = c // 2, c // 4
+    per_unit = (k * c * length + 2 * length * s * (c + k) + k * k * s +
+                s * s * k)
+    assert full['unit_flops'] == len(units) * per_unit
 
 
 def test_tool_prints_both_builds_and_delta():

@@ -49,6 +49,27 @@ def test_glore_head():
     assert head([torch.randn(2, 8, 7, 13)]).shape == (2, 3, 7, 13)
 
 
+@pytest.mark.parametrize('concat_input', [True, False])
+def test_glore_head_composition(concat_input):
+    """conv -> unit -> conv -> (concat with the input, conv_cat) ->
+    classifier, computed step by step with an open gate."""
+    torch.manual_seed(0)
+    head = GloReHead(
+        in_channels=8, channels=16, num_classes=3,
+        concat_input=concat_input).eval()
+    open_gate(head.glore)
+    x = torch.randn(2, 8, 9, 11)
+    with torch.no_grad():
+        hidden = head.convs[0](x)
+        reasoned = head.glore(hidden)
+        assert not torch.allclose(reasoned, hidden)
+        hidden = head.convs[1](reasoned)
+        if concat_input:
+            hidden = head.conv_cat(torch.cat([x, hidden], dim=1))
+        expected = head.conv_seg(hidden)  # eval: dropout is the identity
+        torch.testing.assert_close(head([x]), expected, rtol=0, atol=0)
+
+
 def test_glore_head_unit_is_applied_between_the_convs():
     head = GloReHead(in_channels=8, channels=16, num_classes=3).eval()
     x = [torch.randn(1, 8, 9, 11)]

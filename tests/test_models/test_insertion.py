@@ -16,6 +16,18 @@ from glore_mm.models.insertion import (GloReInsertionMixin, check_placement,
                                        resolve_preset)
 
 SMALL = dict(stem_channels=8, base_channels=8)
+# The authors number blocks from 1 (B01, B02, ...) and append units after
+# res3 blocks 1, 3 and res4 blocks 1, 3, 5 (ResNet-50) or 6, 12, 18
+# (ResNet-101): facebookresearch/GloRe network/resnet{50,101}_3d_gcn_x5.py.
+AUTHORS_RES3 = (1, 3)
+AUTHORS_RES4 = {50: (1, 3, 5), 101: (6, 12, 18)}
+
+
+def authors_sites(layer, blocks):
+    """Module names of the authors' 1-based blocks: B01 is ``layer.0``."""
+    return [f'{layer}.{block - 1}' for block in blocks]
+
+
 D8 = dict(strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4))
 # Backbone args, where the units go, and the blocks that get one.
 CASES = {
@@ -34,7 +46,8 @@ CASES = {
         plain='ResNet',
         args=dict(depth=50, out_indices=(0, 1, 2, 3), **SMALL),
         units='paper',
-        sites=['layer2.1', 'layer2.3', 'layer3.1', 'layer3.3', 'layer3.5']),
+        sites=authors_sites('layer2', AUTHORS_RES3) +
+        authors_sites('layer3', AUTHORS_RES4[50])),
     'mmseg-v1c-r18-d8':
     dict(
         scope='mmseg',
@@ -50,7 +63,7 @@ CASES = {
         plain='ResNetV1c',
         args=dict(depth=50, **SMALL, **D8),
         units='res4x3',
-        sites=['layer3.1', 'layer3.3', 'layer3.5']),
+        sites=authors_sites('layer3', AUTHORS_RES4[50])),
 }
 SHAPE = (2, 3, 37, 45)
 
@@ -342,12 +355,21 @@ def test_syncbn_reverted_for_cpu_keeps_units_working():
     assert not torch.equal(outputs(model, x)[-1], outputs(plain, x)[-1])
 
 
+def zero_based(blocks):
+    return tuple(block - 1 for block in blocks)
+
+
 @pytest.mark.parametrize('depth, preset, expected', [
-    (50, 'paper', dict(layer2=(1, 3), layer3=(1, 3, 5))),
-    (50, 'res3x2-res4x3', dict(layer2=(1, 3), layer3=(1, 3, 5))),
-    (50, 'res4x3', dict(layer3=(1, 3, 5))),
-    (101, 'paper', dict(layer2=(1, 3), layer3=(6, 12, 18))),
-    (101, 'res4x3', dict(layer3=(6, 12, 18))),
+    (50, 'paper',
+     dict(layer2=zero_based(AUTHORS_RES3),
+          layer3=zero_based(AUTHORS_RES4[50]))),
+    (50, 'res3x2-res4x3', dict(layer2=(0, 2), layer3=(0, 2, 4))),
+    (50, 'res4x3', dict(layer3=(0, 2, 4))),
+    (101, 'paper',
+     dict(layer2=zero_based(AUTHORS_RES3),
+          layer3=zero_based(AUTHORS_RES4[101]))),
+    (101, 'res4x3', dict(layer3=(5, 11, 17))),
+    # ours, not the authors': one unit after the last block of the stage
     (18, 'res4x1', dict(layer3=(1, ))),
     (34, 'res3x1', dict(layer2=(3, ))),
     (101, 'res4x1', dict(layer3=(22, ))),

@@ -26,10 +26,13 @@ CONFIG_DIR = REPO / 'tests' / 'data' / 'configs' / 'tiny_mmaction'
 CONFIGS = {
     'i3d': CONFIG_DIR / 'i3d_r50-glore_1xb2-4x4x1-1e_tiny-kinetics400-rgb.py',
     'c2d': CONFIG_DIR / 'c2d_r18-glore_1xb2-4x4x1-1e_tiny-kinetics400-rgb.py',
+    'authors':
+    CONFIG_DIR / 'i3d_r50-glore_1xb2-8x8x1-authors-1e_tiny-kinetics400-rgb.py',
 }
-# Blocks with a unit: the paper's "+2+3" in I3D R50, one per stage in C2D.
+# Blocks with a unit: the paper's "+2+3" in I3D R50 (the authors' res3
+# blocks 1, 3 and res4 blocks 1, 3, 5, counted from 1), one per stage in C2D.
 UNIT_SITES = {
-    'i3d': ['layer2.1', 'layer2.3', 'layer3.1', 'layer3.3', 'layer3.5'],
+    'i3d': ['layer2.0', 'layer2.2', 'layer3.0', 'layer3.2', 'layer3.4'],
     'c2d': ['layer2.1', 'layer3.1'],
 }
 MMACTION_TEST = Path(mmaction.__file__).parent / '.mim' / 'tools' / 'test.py'
@@ -131,6 +134,35 @@ def test_i3d_trains_with_train_py(i3d_run):
     top1 = TOP1.findall(log)
     assert len(top1) == 1 and 0 <= float(top1[0]) <= 1
     _check_checkpoint(i3d_run, 'i3d')
+
+
+def test_authors_recipe_trains_with_train_py(base, data_root):
+    """The authors' recipe: warm-up from 0.1x, Nesterov SGD, precise BN
+    after the epoch, their augmentation, on real clips."""
+    work_dir = base / 'authors'
+    _run([
+        sys.executable, TOOLS / 'train.py', CONFIGS['authors'],
+        '--work-dir', work_dir, *_data_options(data_root)
+    ],
+         cwd=base)
+    log = log_text(work_dir)
+    assert _train_iters(log) == ['1/3', '2/3', '3/3']
+    # LinearLR(start_factor=0.1, end=1500) on lr 0.05: 0.005 + 0.045 * i /
+    # 1500 at iteration i (0-based)
+    lrs = [float(lr) for lr in re.findall(r'Epoch\(train\).*? lr: (\S+)', log)]
+    assert lrs == pytest.approx(
+        [0.05 * (0.1 + 0.9 * i / 1500) for i in range(3)], rel=1e-3)
+    assert 'Running Precise BN for 4 samples' in log
+    assert 'Finish Precise BN, BN stats updated.' in log
+    assert len(TOP1.findall(log)) == 1
+    allow_mmengine_checkpoints()  # torch.load's weights_only default
+    groups = torch.load(work_dir / 'epoch_1.pth',
+                        map_location='cpu')['optimizer']['param_groups']
+    assert all(g['nesterov'] and g['momentum'] == 0.9 for g in groups)
+    top = max(g['lr'] for g in groups)
+    # the 3x3 convs at half the lr; no weight decay on biases
+    assert {round(g['lr'] / top, 6) for g in groups} == {0.5, 1.0}
+    assert {g['weight_decay'] for g in groups} == {0.0, 1e-4}
 
 
 def test_c2d_trains_on_two_ranks_with_dist_train_sh(c2d_run):

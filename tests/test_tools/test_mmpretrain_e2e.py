@@ -13,13 +13,16 @@ import pytest
 import torch
 from PIL import Image
 
+from glore_mm.utils import allow_mmengine_checkpoints
+
 REPO = Path(__file__).parents[2]
 CONFIG = (
     REPO / 'tests/data/configs/tiny_mmpretrain/'
     'resnet50-glore-res4x3_1xb4-1e_tiny-in1k.py')
 MMPRETRAIN_TEST = Path(mmpretrain.__file__).parent / '.mim/tools/test.py'
 CLASSES = ['n01440764', 'n01443537']
-UNITS = ['layer3.1', 'layer3.3', 'layer3.5']
+# res4x3: after the authors' res4 blocks 1, 3, 5 (counted from 1)
+UNITS = ['layer3.0', 'layer3.2', 'layer3.4']
 
 
 def _image(path: Path, rng: np.random.Generator) -> None:
@@ -51,13 +54,18 @@ def tiny_imagenet(tmp_path_factory) -> Path:
 
 
 def _run(args, cwd):
-    env = dict(os.environ)
+    """Run a tool as a user does, with torch's default ``weights_only=True``
+    loading: our tools and mmpretrain's both read the config with
+    Config.fromfile, which imports glore_mm (the config's custom_imports)
+    and with it the allowlist for MMEngine checkpoints."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k != 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'
+    }
     env['PYTHONPATH'] = os.pathsep.join([str(REPO),
                                          env.get('PYTHONPATH',
                                                  '')]).rstrip(os.pathsep)
-    # mmengine 0.10.7 checkpoints hold pickled objects; torch >= 2.6 refuses
-    # them by default. Our tools allowlist them; mmpretrain's tool needs this.
-    env['TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'] = '1'
     proc = subprocess.run([sys.executable, *map(str, args)],
                           cwd=cwd,
                           env=env,
@@ -98,8 +106,8 @@ def test_train_runs_and_units_learn(trained):
     work_dir, output = trained
     assert re.search(r'Epoch\(train\) *\[1\]\[2/2\]', output), output[-3000:]
     _top1(output)
-    checkpoint = torch.load(
-        work_dir / 'epoch_1.pth', map_location='cpu', weights_only=False)
+    allow_mmengine_checkpoints()  # torch.load's weights_only default
+    checkpoint = torch.load(work_dir / 'epoch_1.pth', map_location='cpu')
     state = checkpoint['state_dict']
     for site in UNITS:
         gate = state[f'backbone.{site}.glore.norm.weight']

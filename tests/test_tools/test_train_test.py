@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional
 
+import numpy as np
 import pytest
 import torch
 from tool_runner import REPO, TOOLS, free_port, log_text, run_tool, tool_env
@@ -202,20 +203,43 @@ def test_dist_train_two_cpu_ranks(base, data_root):
     assert (work_dir / 'iter_2.pth').is_file()
 
 
-def test_test_tool_predictions_and_drawings(trained, base, data_root):
+class ToolTestRun(NamedTuple):
+    stdout: str
+    out_dir: Path
+    show_dir: Path
+
+
+@pytest.fixture(scope='module')
+def tested(trained, base, data_root) -> ToolTestRun:
+    """tools/test.py on the trained checkpoint, predictions and drawings
+    saved. Testing, drawing included, never touches the training set."""
     ckpt = trained.work_dir / 'iter_4.pth'
     out_dir, show_dir = base / 'preds', base / 'show'
-    # Testing, drawing included, never touches the training set.
     cmd = [
         sys.executable, TOOLS / 'test.py', CONFIG, ckpt, '--work-dir',
         base / 'test', '--out', out_dir, '--show-dir', show_dir,
         *_cfg_options(data_root, train_root=base / 'no_train_data')
     ]
-    result = run_tool(cmd, cwd=base)
-    assert f'Load checkpoint from {ckpt}' in result.stdout
-    assert re.search(r'Iter\(test\) \[2/2\]\s+aAcc', result.stdout)
-    assert METRIC.search(result.stdout)
-    assert f'{NUM_VAL}/{NUM_VAL}, ' in result.stdout
+    return ToolTestRun(run_tool(cmd, cwd=base).stdout, out_dir, show_dir)
+
+
+def _label_maps(out_dir: Path) -> Dict[str, np.ndarray]:
+    """The predicted label maps tools/test.py saved, by image name."""
+    from PIL import Image
+    maps = {}
+    for pred in sorted(out_dir.glob('*.png')):
+        with Image.open(pred) as img:
+            maps[pred.name] = np.array(img)
+    return maps
+
+
+def test_test_tool_predictions_and_drawings(trained, tested, data_root):
+    ckpt = trained.work_dir / 'iter_4.pth'
+    result, out_dir, show_dir = tested
+    assert f'Load checkpoint from {ckpt}' in result
+    assert re.search(r'Iter\(test\) \[2/2\]\s+aAcc', result)
+    assert METRIC.search(result)
+    assert f'{NUM_VAL}/{NUM_VAL}, ' in result
     val_images = sorted(
         p.name.replace('_leftImg8bit.png', '')
         for p in (data_root / 'leftImg8bit' / 'val').rglob('*.png'))
@@ -231,7 +255,8 @@ def test_test_tool_predictions_and_drawings(trained, base, data_root):
     assert all(d.stat().st_size > 0 for d in drawings)
 
 
-def test_dist_test_two_cpu_ranks_dumps_results(trained, base, data_root):
+def test_dist_test_two_cpu_ranks_dumps_results(trained, tested, base,
+                                              data_root):
     ckpt = trained.work_dir / 'iter_4.pth'
     dump = base / 'dist_results.pkl'
     cmd = [
@@ -247,11 +272,20 @@ def test_dist_test_two_cpu_ranks_dumps_results(trained, base, data_root):
     assert len(results) == NUM_VAL
     assert all(r['pred_sem_seg']['data'].shape[-2:] == IMAGE_SIZE
                for r in results)
+    # the two ranks predict what one process predicts, image for image
+    single = _label_maps(tested.out_dir)
+    assert len(single) == NUM_VAL
+    for r in results:
+        name = Path(r['img_path']).name
+        np.testing.assert_array_equal(r['pred_sem_seg']['data'][0].numpy(),
+                                      single[name])
+    assert METRIC.findall(result.stdout) == METRIC.findall(tested.stdout)
 
 
-def test_mmseg_packaged_test_tool(trained, base, data_root):
-    """mmseg's own tool loads our checkpoint: importing glore_mm (the
-    config's custom_imports) allowlists MMEngine checkpoints."""
+def test_mmseg_packaged_test_tool(trained, tested, base, data_root):
+    """mmseg's own tool loads our checkpoint (importing glore_mm, the
+    config's custom_imports, allowlists MMEngine checkpoints), finds every
+    key, units included, and measures what tools/test.py measures."""
     spec = importlib.util.find_spec('mmseg')
     assert spec is not None and spec.submodule_search_locations
     tool = Path(spec.submodule_search_locations[0]) / '.mim/tools/test.py'
@@ -261,7 +295,11 @@ def test_mmseg_packaged_test_tool(trained, base, data_root):
         '--work-dir', base / 'mmseg_test', *_cfg_options(data_root)
     ]
     result = run_tool(cmd, cwd=base)
-    assert METRIC.search(result.stdout)
+    output = result.stdout + result.stderr
+    assert 'missing keys' not in output
+    assert 'unexpected key' not in output
+    assert METRIC.findall(result.stdout) == METRIC.findall(tested.stdout)
+    assert len(METRIC.findall(tested.stdout)) == 1
 
 
 NO_VIS_HOOK = [

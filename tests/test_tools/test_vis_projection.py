@@ -218,7 +218,6 @@ def _write_video(path: Path, num_frames: int = 16) -> None:
 
 
 def test_video_3d(tmp_path):
-    pytest.importorskip('decord')
     config = tmp_path / 'i3d_tiny_glore.py'
     config.write_text(VIDEO_CONFIG)
     video = tmp_path / 'clip.mp4'

@@ -19,6 +19,8 @@ call above what was allocated before it.
 Example:
     python tools/analysis_tools/benchmark_models.py \\
         --out-dir work_dirs/benchmark_models
+    python tools/analysis_tools/benchmark_models.py --device cuda \\
+        --train-shape 512 1024 --repeats 10 --out-dir work_dirs/bench_cuda
 """
 import argparse
 import copy
@@ -30,17 +32,17 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
-from mmengine.analysis import FlopAnalyzer
 from mmengine.config import Config
 from mmengine.hub import get_config
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 
+from glore_mm.analysis import TensorForward, flop_analyzer
 from glore_mm.utils import quiet_mmengine_logger
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from benchmark_units import (  # isort:skip # noqa: E402
-    MiB, Timer, baddbmm_flop_jit, machine_info, markdown_table, write_atomic)
+    MiB, Timer, machine_info, markdown_table, write_atomic)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MODELS = {
@@ -54,7 +56,8 @@ MODELS = {
     'nonlocal_r50-d8_4xb2-40k_cityscapes-512x1024.py',
 }
 COLUMNS = ('model', 'params (M)', 'GFLOPs (mmengine)', 'GFLOPs (+baddbmm)',
-           'infer ms', 'infer MiB', 'train step ms', 'train step / FCN')
+           'infer ms', 'infer MiB', 'train step ms', 'train step / FCN',
+           'train it/s', 'train MiB')
 # --quick: ResNet-18 with 8 base channels, as tests/data/configs does
 TINY = dict(
     backbone=dict(depth=18, stem_channels=8, base_channels=8),
@@ -81,6 +84,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--repeats', type=int, default=3, help='timed calls per model')
     parser.add_argument('--threads', type=int)
+    parser.add_argument(
+        '--device',
+        default='cpu',
+        choices=['cpu', 'cuda'],
+        help='cuda: CUDA-event timings, torch.cuda.max_memory_allocated, '
+        'TF32 off')
     parser.add_argument(
         '--quick',
         action='store_true',
@@ -115,34 +124,19 @@ def build_model(path: str, train_shape: Tuple[int, int],
     return revert_sync_batchnorm(model)
 
 
-class TensorForward(nn.Module):
-    """``model(inputs, mode='tensor')``: backbone and decode head."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        return self.model(inputs, mode='tensor')
-
-
 def count(model: nn.Module, shape: Tuple[int, int]) -> Dict[str, float]:
     """Params and FLOPs of the inference path (backbone and decode head).
 
-    FLOPs twice, from one run of mmengine's ``FlopAnalyzer`` (the analysis
-    behind ``get_model_complexity_info``): as mmengine counts them, and
-    with the products of ``aten::baddbmm``, for which mmengine 0.10 has no
-    handle (the GloRe unit multiplies with it). A multiply-add is one FLOP,
-    as mmengine counts.
+    FLOPs twice, from one run of the project's counter
+    (:func:`glore_mm.analysis.flop_analyzer`): without the products of
+    ``aten::baddbmm``, which is what mmengine 0.10 counts on its own (it has
+    no handle for it, and the GloRe unit multiplies with it), and with
+    them. A multiply-add is one FLOP, as mmengine counts.
     """
     wrapped = TensorForward(model).eval()
     inputs = (torch.rand(1, 3, *shape), )
     with torch.no_grad(), quiet_mmengine_logger():
-        analyzer = FlopAnalyzer(wrapped, inputs)
-        analyzer.set_op_handle('aten::baddbmm', baddbmm_flop_jit)
-        analyzer.unsupported_ops_warnings(False)
-        analyzer.uncalled_modules_warnings(False)
-        by_operator = analyzer.by_operator()
+        by_operator = flop_analyzer(wrapped, inputs).by_operator()
     total = sum(by_operator.values())
     # get_model_complexity_info counts the auxiliary head's parameters too
     params = sum(p.numel() for name, p in model.named_parameters()
@@ -158,13 +152,14 @@ def train_step_call(model: nn.Module, batch: int, shape: Tuple[int, int],
     """One training step on random images and labels."""
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
-    inputs = torch.rand(batch, 3, *shape) * 255
+    device = next(model.parameters()).device
+    inputs = torch.rand(batch, 3, *shape, device=device) * 255
     samples = []
     for _ in range(batch):
         sample = SegDataSample(
             metainfo=dict(img_shape=shape, pad_shape=shape, ori_shape=shape))
         sample.gt_sem_seg = PixelData(
-            data=torch.randint(0, num_classes, (1, *shape)))
+            data=torch.randint(0, num_classes, (1, *shape), device=device))
         samples.append(sample)
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
 
@@ -182,7 +177,7 @@ def train_step_call(model: nn.Module, batch: int, shape: Tuple[int, int],
 
 
 def infer_call(model: nn.Module, shape: Tuple[int, int]):
-    inputs = torch.rand(1, 3, *shape)
+    inputs = torch.rand(1, 3, *shape, device=next(model.parameters()).device)
     wrapped = TensorForward(model)
 
     def call() -> None:
@@ -191,6 +186,12 @@ def infer_call(model: nn.Module, shape: Tuple[int, int]):
             wrapped(inputs)
 
     return call
+
+
+def state_bytes(model: nn.Module) -> int:
+    """Bytes of the model's parameters and buffers."""
+    tensors = list(model.parameters()) + list(model.buffers())
+    return sum(t.numel() * t.element_size() for t in tensors)
 
 
 def timed(calls: Dict[str, callable], repeats: int,
@@ -209,6 +210,14 @@ def timed(calls: Dict[str, callable], repeats: int,
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        sys.exit('--device cuda was given, but torch.cuda.is_available() is '
+                 f'False (torch {torch.__version__}, built with CUDA '
+                 f'{torch.version.cuda}); use --device cpu')
+    if args.device == 'cuda':
+        # fp32 is fp32, as in benchmark_units.py
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.quick:
@@ -218,12 +227,14 @@ def main(argv: Optional[List[str]] = None) -> None:
     command = 'python ' + ' '.join([osp.relpath(__file__)] +
                                    (sys.argv[1:] if argv is None else argv))
     init_default_scope('mmseg')
-    timer = Timer('cpu')
+    timer = Timer(args.device)
 
     models, counts, infer, train = {}, {}, {}, {}
     for name, path in MODELS.items():
         models[name] = build_model(path, train_shape, args.quick)
+        # counted on the CPU, then timed on the device
         counts[name] = count(models[name], infer_shape)
+        models[name] = models[name].to(args.device)
         print(f'{name}: {counts[name]}', flush=True)
     infer = timed({
         n: infer_call(m, infer_shape)
@@ -246,9 +257,11 @@ def main(argv: Optional[List[str]] = None) -> None:
             name, f"{c['params'] / 1e6:.3f}", f"{c['flops'] / 1e9:.1f}",
             f"{c['flops_baddbmm'] / 1e9:.1f}", f'{infer[name][0] * 1e3:.0f}',
             f'{infer[name][1] / MiB:.0f}', f'{train[name][0] * 1e3:.0f}',
-            f"{train[name][0] / train['FCN'][0]:.3f}"
+            f"{train[name][0] / train['FCN'][0]:.3f}",
+            f'{1 / train[name][0]:.2f}',
+            f'{(train[name][1] + state_bytes(models[name])) / MiB:.0f}'
         ])
-    info = machine_info(argparse.Namespace(device='cpu', dtype='fp32'))
+    info = machine_info(argparse.Namespace(device=args.device, dtype='fp32'))
     text = '\n'.join([
         '# Segmentation models: FCN, GloRe, Non-local', '',
         f'Command: `{command}`', '',
@@ -260,7 +273,11 @@ def main(argv: Optional[List[str]] = None) -> None:
         'eval, no grad; MiB is its peak memory. train step: batch '
         f'{args.train_batch} at {train_shape[0]}x{train_shape[1]}, '
         'forward with the auxiliary head, backward, SGD step; BN instead '
-        'of SyncBN, no pretrained weights. Configs: ' +
+        'of SyncBN, no pretrained weights, random images and labels. '
+        'train it/s: 1 / the median step. train MiB: the step\'s peak '
+        'above what was allocated before it (gradients, momentum, '
+        'activations), plus the model\'s own weights and buffers: the '
+        'peak of a process training this model alone. Configs: ' +
         ', '.join(f'{n}: `{osp.relpath(p, REPO) if osp.isabs(p) else p}`'
                   for n, p in MODELS.items()), ''
     ])
@@ -275,7 +292,8 @@ def main(argv: Optional[List[str]] = None) -> None:
                 infer_seconds=infer[n][0],
                 infer_peak_bytes=infer[n][1],
                 train_step_seconds=train[n][0],
-                train_step_peak_bytes=train[n][1])
+                train_step_peak_bytes=train[n][1],
+                model_state_bytes=state_bytes(models[n]))
             for n in models
         })
     write_atomic(

@@ -571,35 +571,22 @@ def check_equal(blocks: Dict[str, nn.Module], case: Case, device: str) -> str:
             '; '.join(lines) + ')')
 
 
-def baddbmm_flop_jit(inputs: List, outputs: List) -> int:
-    """An mmengine FlopAnalyzer handle for ``aten::baddbmm``.
-
-    Counts the product's multiply-adds like the ``aten::bmm`` handle; the
-    added input is not counted, as the ``aten::addmm`` handle does not.
-    """
-    from mmengine.analysis.jit_handles import bmm_flop_jit
-    return bmm_flop_jit(inputs[1:3], outputs)
-
-
 def check_flop_count(blocks: Dict[str, nn.Module], case: Case,
                      device: str) -> str:
-    """Compare the analytic counts with mmengine's FlopAnalyzer.
+    """Compare the analytic counts with the project's FLOP counter.
 
-    mmengine 0.10 has no handle for ``aten::baddbmm`` (ours uses it); one
-    is added, counting like ``aten::bmm``. Norms are left out on both
-    sides.
+    :func:`glore_mm.analysis.flop_analyzer`: mmengine's FlopAnalyzer with a
+    handle for ``aten::baddbmm``, which mmengine 0.10 lacks. Norms are left
+    out on both sides.
     """
-    from mmengine.analysis import FlopAnalyzer
+    from glore_mm.analysis import flop_analyzer
     x = torch.randn(case.shape, device=device)
     parts = []
     for name, block in blocks.items():
         block.eval()
-        analyzer = FlopAnalyzer(block, (x, ))
-        analyzer.set_op_handle('aten::baddbmm', baddbmm_flop_jit)
-        analyzer.unsupported_ops_warnings(False)
-        analyzer.uncalled_modules_warnings(False)
-        counted = sum(v for k, v in analyzer.by_operator().items()
-                      if 'norm' not in k)
+        counted = sum(
+            v for k, v in flop_analyzer(block, (x, )).by_operator().items()
+            if 'norm' not in k)
         parts.append(f'{name} {counted / 1e9:.3f} vs '
                      f'{count_macs(name, case) / 1e9:.3f}')
     return (f'GMAC on {case.label}, mmengine FlopAnalyzer vs analytic: ' +

@@ -4,7 +4,9 @@
 # PyPI only carries mmcv 2.1.0 as an sdist, and mmcv 2.2.x is rejected at
 # import time by mmsegmentation 1.2.2 and mmaction2 1.2.0. The built wheel is
 # cached outside the repository, keyed by the torch and Python versions it was
-# compiled against, so a machine pays the ~28 minute build (2 cores) once.
+# compiled against, so a machine pays the build once (the whole set-up took
+# 13 min on a fresh, idle 2-core machine; the build takes up to ~30 min when
+# other jobs share the cores).
 #
 # Usage: tools/misc/build_mmcv.sh PYTHON
 #   PYTHON   interpreter of the environment to install into (with torch).
@@ -30,7 +32,7 @@ cache_dir="$CACHE_ROOT/wheels/mmcv-$MMCV_VERSION/torch-$torch_version-$py_tag"
 wheel=$(ls "$cache_dir"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n 1 || true)
 if [ -z "$wheel" ]; then
     echo "[build_mmcv] no cached wheel in $cache_dir: building mmcv $MMCV_VERSION" \
-         "against torch $torch_version ($py_tag), about 30 minutes on 2 cores"
+         "against torch $torch_version ($py_tag): 10-30 minutes on 2 cores"
     work=$(mktemp -d)
     trap 'rm -rf "$work"' EXIT
     "$PY" -m pip download --no-deps --no-binary :all: --no-build-isolation \

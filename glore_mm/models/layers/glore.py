@@ -4,17 +4,22 @@
 Chen et al., "Graph-Based Global Reasoning Networks", CVPR 2019,
 https://arxiv.org/abs/1811.12814.
 """
-from typing import Dict, Optional, Tuple
+import math
+import warnings
+from typing import Dict, Optional, Set, Tuple
 
 import torch
 import torch.fx
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import build_conv_layer, build_norm_layer
-from mmengine.model import constant_init
+from mmengine.model import constant_init, xavier_init
 from mmengine.registry import MODELS
 from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
+
+#: Schemes ``conv_init`` accepts for the unit's convolutions.
+CONV_INITS = ('xavier', 'pytorch')
 
 
 def _check_input(x: Tensor, in_channels: int, layout: str, unit: str) -> None:
@@ -32,9 +37,37 @@ def _check_input(x: Tensor, in_channels: int, layout: str, unit: str) -> None:
                          f'{list(x.shape)}; every size must be positive')
 
 
-# A leaf in torch.fx graphs: the check runs in traced modules too, instead of
-# failing the trace on data-dependent control flow.
+# Units and sizes already warned about by _warn_if_rank_deficient.
+_RANK_WARNINGS: Set[Tuple[str, int, int, int]] = set()
+
+
+def _warn_if_rank_deficient(x: Tensor, num_node: int, unit: str,
+                            in_channels: int) -> None:
+    """Warn once per unit and size when B has more nodes than positions.
+
+    The projection B is [num_node, L]: with L < num_node its rank is at most
+    L, so num_node - L nodes only repeat combinations of the others.
+    """
+    shape = list(x.shape)
+    length = math.prod(shape[2:])
+    key = (unit, in_channels, num_node, length)
+    if length >= num_node or key in _RANK_WARNINGS:
+        return
+    _RANK_WARNINGS.add(key)
+    ratio = length / in_channels
+    warnings.warn(
+        f'{unit}(in_channels={in_channels}, num_node={num_node}) got an '
+        f'input with {length} positions {list(shape[2:])}, fewer than its '
+        f'{num_node} nodes: the projection onto the nodes has rank at most '
+        f'{length}, so {num_node - length} nodes are redundant. Pass '
+        f'num_node <= {length} (or node_ratio <= {ratio:.3g}) for inputs of '
+        f'this size', UserWarning, stacklevel=3)
+
+
+# Leaves in torch.fx graphs: the checks run in traced modules too, instead
+# of failing the trace on data-dependent control flow.
 torch.fx.wrap('_check_input')
+torch.fx.wrap('_warn_if_rank_deficient')
 
 
 def _is_pointwise(conv: nn.Module) -> bool:
@@ -277,6 +310,12 @@ class _GloReNd(nn.Module):
         zero_init (bool): Zero-initialise the gate so the unit starts as the
             identity. Defaults to True; turn it off only to study what it
             prevents.
+        conv_init (str): How :meth:`init_weights` initialises the unit's
+            convolutions: ``'xavier'``, the authors' scheme (Xavier-uniform
+            weights with gain 1, zero biases), or ``'pytorch'``, each
+            layer's own ``reset_parameters`` (Kaiming-uniform with
+            ``a=sqrt(5)``, uniform biases), for studies. Defaults to
+            ``'xavier'``.
     """
 
     _abbr_ = 'glore'
@@ -300,7 +339,8 @@ class _GloReNd(nn.Module):
                  conv_cfg: Optional[Dict] = None,
                  norm_cfg: Optional[Dict] = None,
                  with_norm: bool = True,
-                 zero_init: bool = True) -> None:
+                 zero_init: bool = True,
+                 conv_init: str = 'xavier') -> None:
         super().__init__()
         unit = self.unit_name = type(self).__name__
         if isinstance(in_channels, bool) or not isinstance(in_channels, int):
@@ -315,6 +355,9 @@ class _GloReNd(nn.Module):
             if not isinstance(flag, bool):
                 raise TypeError(
                     f'{unit}: {name} must be True or False, but got {flag!r}')
+        if conv_init not in CONV_INITS:
+            raise ValueError(f'{unit}: conv_init must be one of '
+                             f'{list(CONV_INITS)}, but got {conv_init!r}')
         for name, cfg in (('conv_cfg', conv_cfg), ('norm_cfg', norm_cfg)):
             if cfg is not None and not (isinstance(cfg, dict)
                                         and 'type' in cfg):
@@ -331,6 +374,7 @@ class _GloReNd(nn.Module):
         self.normalize = normalize
         self.with_norm = with_norm
         self.zero_init = zero_init
+        self.conv_init = conv_init
         # torch's own conv class: mmcv's 'Conv3d' wrapper is not scriptable
         conv_cfg = conv_cfg or dict(type=self._default_conv)
         norm_cfg = norm_cfg or dict(
@@ -365,16 +409,37 @@ class _GloReNd(nn.Module):
         return self.norm if self.with_norm else self.conv_extend
 
     def init_weights(self) -> None:
-        """Zero the gate so the unit is exactly the identity at start.
+        """Initialise as the authors do; the unit is then the identity.
 
-        Everything else keeps PyTorch's default initialisation.
+        With ``conv_init='xavier'`` every convolution of the unit
+        (``conv_state``, ``conv_proj``, the two graph convs, ``conv_extend``)
+        gets Xavier-uniform weights (gain 1) and zero biases, and the gate
+        norm weight 1 and bias 0: the authors' ``initializer.xavier``
+        (facebookresearch/GloRe, ``network/initializer.py``, lines 16-23),
+        which their networks apply to every layer
+        (``network/resnet50_3d_gcn_x5.py``, line 169). Then the gate is
+        zeroed (their ``blocker.weight``, same file, lines 182-186, after
+        the pretrained weights were loaded; here the bias too, which their
+        initialiser had set to 0 already).
+
+        Whoever inserts units calls this again after the parent's own
+        initialisation and pretrained loading, so neither reaches the units.
         """
+        for conv in (self.conv_state, self.conv_proj, self.gcn.conv_node,
+                     self.gcn.conv_state, self.conv_extend):
+            if self.conv_init == 'xavier':
+                xavier_init(conv, gain=1, bias=0, distribution='uniform')
+            elif hasattr(conv, 'reset_parameters'):
+                conv.reset_parameters()
+        if self.with_norm and hasattr(self.norm, 'weight'):
+            constant_init(self.norm, 1, bias=0)
         if self.zero_init:
             constant_init(self.gate, 0)
 
     def extra_repr(self) -> str:
         return (f'in_channels={self.in_channels}, num_state={self.num_state}, '
-                f'num_node={self.num_node}, normalize={self.normalize}')
+                f'num_node={self.num_node}, normalize={self.normalize}, '
+                f'conv_init={self.conv_init!r}')
 
     def forward(self, x: Tensor) -> Tensor:
         """Apply the unit.
@@ -396,6 +461,10 @@ class _GloReNd(nn.Module):
             Tensor: ``x`` plus the reasoned features, same shape as ``x``.
         """
         _check_input(x, self.in_channels, self.layout, self.unit_name)
+        if not torch.jit.is_scripting():
+            if not torch.jit.is_tracing():
+                _warn_if_rank_deficient(x, self.num_node, self.unit_name,
+                                        self.in_channels)
         # projection B: [N, num_node, L]
         proj = self.projection(x)
         # [N, num_state, num_node]

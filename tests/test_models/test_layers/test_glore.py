@@ -2,6 +2,7 @@
 import pytest
 import torch
 import torch.nn as nn
+from glore_reference import literal_glore, randomize_gate
 from mmengine.registry import MODELS
 
 from glore_mm import GloRe2d, GloRe3d
@@ -13,56 +14,6 @@ SHAPES = {2: (2, 16, 7, 13), 3: (2, 16, 3, 5, 7)}
 def make_unit(dims, **kwargs):
     torch.manual_seed(0)
     return UNITS[dims](SHAPES[dims][1], **kwargs)
-
-
-def randomize_gate(unit):
-    """Give the zero-initialised gate and the norm's statistics values."""
-    with torch.no_grad():
-        for p in unit.gate.parameters():
-            p.normal_()
-        if isinstance(unit.norm, nn.modules.batchnorm._BatchNorm):
-            unit.norm.running_mean.normal_()
-            unit.norm.running_var.uniform_(0.5, 2.0)
-
-
-def literal_glore(unit, x):
-    """The paper's formulas written out with einsum, independent of the unit.
-
-    states S = W_s x + b_s, projection B = W_p x + b_p, nodes V = S B^T
-    (divided by L when normalising), graph conv V' = W_g ReLU(V + V A^T + b_a),
-    reverse projection Y = V' B, extension Z = W_e Y, gate BN(Z), x + BN(Z).
-    """
-    n, c = x.shape[:2]
-    xs = x.reshape(n, c, -1)  # [N, C, L]
-    length = xs.shape[2]
-    w_s = unit.conv_state.weight.reshape(unit.num_state, c)
-    w_p = unit.conv_proj.weight.reshape(unit.num_node, c)
-    states = torch.einsum('sc,ncl->nsl', w_s, xs) + \
-        unit.conv_state.bias[None, :, None]
-    proj = torch.einsum('kc,ncl->nkl', w_p, xs) + \
-        unit.conv_proj.bias[None, :, None]
-    nodes = torch.einsum('nsl,nkl->nsk', states, proj)
-    if unit.normalize:
-        nodes = nodes / length
-    adj = unit.gcn.conv_node.weight.reshape(unit.num_node, unit.num_node)
-    mixed = nodes + torch.einsum('jk,nsk->nsj', adj, nodes) + \
-        unit.gcn.conv_node.bias[None, None, :]
-    w_g = unit.gcn.conv_state.weight.reshape(unit.num_state, unit.num_state)
-    reasoned = torch.einsum('ts,nsk->ntk', w_g, torch.relu(mixed))
-    back = torch.einsum('nsk,nkl->nsl', reasoned, proj)
-    w_e = unit.conv_extend.weight.reshape(c, unit.num_state)
-    ext = torch.einsum('cs,nsl->ncl', w_e, back)
-    if unit.with_norm:
-        bn = unit.norm
-        if bn.training:
-            mean = ext.mean(dim=(0, 2))
-            var = ext.var(dim=(0, 2), unbiased=False)
-        else:
-            mean, var = bn.running_mean, bn.running_var
-        ext = (ext - mean[None, :, None]) / torch.sqrt(var[None, :, None] +
-                                                       bn.eps)
-        ext = ext * bn.weight[None, :, None] + bn.bias[None, :, None]
-    return (xs + ext).reshape(x.shape)
 
 
 @pytest.mark.parametrize('dims', [2, 3])
@@ -161,10 +112,14 @@ def test_normalize_keeps_scale_across_input_sizes(dims):
 
 
 def test_fp16_autocast_large_input_stays_finite():
-    """A sum over many positions overflows fp16 unless it is normalised."""
+    """A sum over many positions overflows fp16 unless it is normalised.
+
+    Non-negative features, as after a ReLU: node features then grow with
+    the number of positions.
+    """
     unit = GloRe2d(16, normalize=True).eval()
     randomize_gate(unit)
-    x = 20 * torch.randn(1, 16, 128, 256)
+    x = 20 * torch.rand(1, 16, 128, 256)
     with torch.no_grad(), torch.autocast('cpu', dtype=torch.float16):
         out = unit(x)
     assert torch.isfinite(out).all()
@@ -378,3 +333,38 @@ def test_fuse_conv_bn():
     x = torch.randn(SHAPES[dims])
     with torch.no_grad():
         torch.testing.assert_close(fused(x), unit(x), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize('dims', [2, 3])
+def test_warns_once_when_nodes_outnumber_positions(dims):
+    """A unit with more nodes than positions has a rank-deficient B: one
+    warning naming the unit, the numbers and the fix."""
+    import warnings
+    unit = UNITS[dims](68)  # 17 nodes; sizes used by no other test
+    few = torch.randn(1, 68, *(1, 4, 4)[3 - dims:])  # 16 positions
+    expected = (rf'GloRe{dims}d\(in_channels=68, num_node=17\) got an input '
+                rf'with 16 positions .* fewer than its 17 nodes: .* rank at '
+                rf'most 16, so 1 nodes are redundant. Pass num_node <= 16 '
+                rf'\(or node_ratio <= 0.235\)')
+    with pytest.warns(UserWarning, match=expected):
+        unit(few)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        unit(few)  # once
+        unit(torch.randn(1, 68, *(1, 4, 5)[3 - dims:]))  # enough positions
+
+
+@pytest.mark.parametrize('train', [True, False])
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize('dims', [2, 3])
+def test_closed_gate_is_exact_identity_under_autocast(dims, dtype, train):
+    """Autocast runs the unit's products in half precision; the residual
+    path is never rounded: with a closed gate the output is the input,
+    bit for bit, in the input's dtype."""
+    unit = make_unit(dims, normalize=True).train(train)
+    x = torch.randn(SHAPES[dims])
+    assert not torch.equal(x.to(dtype).float(), x)  # rounding would show
+    with torch.no_grad(), torch.autocast('cpu', dtype=dtype):
+        out = unit(x)
+    assert out.dtype == x.dtype
+    assert torch.equal(out, x)

@@ -1,0 +1,162 @@
+# Copyright (c) glore_mm contributors. All rights reserved.
+"""Parameters and FLOPs of models with GloRe units, one counter for all.
+
+mmengine's ``FlopAnalyzer`` (the analysis behind
+``get_model_complexity_info``) traces the model and counts each operator it
+has a handle for. Version 0.10 has none for ``aten::baddbmm``, with which
+the GloRe unit takes most of its products (a product plus a bias, or plus
+the residual), so on its own it misses most of a unit's cost.
+:func:`flop_analyzer` adds that handle; every tool that reports FLOPs goes
+through it. A multiply-add counts as one FLOP, as in mmengine and fvcore;
+elementwise operations and eval-mode BN are not counted.
+"""
+import copy
+from typing import Dict, List, Optional, Tuple
+
+import torch
+import torch.nn as nn
+from mmengine.analysis import FlopAnalyzer
+from mmengine.analysis.jit_handles import bmm_flop_jit
+from mmengine.registry import MODELS
+
+from glore_mm.models.insertion import GloReInsertionMixin
+from glore_mm.models.layers.glore import _GloReNd
+from glore_mm.utils import quiet_mmengine_logger
+
+
+def baddbmm_flop_jit(inputs: List, outputs: List) -> int:
+    """FLOPs of ``aten::baddbmm(input, batch1, batch2)``.
+
+    The product's multiply-adds, as the ``aten::bmm`` handle counts them;
+    the added input is not counted, as the ``aten::addmm`` handle does not
+    count its bias.
+    """
+    return bmm_flop_jit(inputs[1:3], outputs)
+
+
+def flop_analyzer(model: nn.Module, inputs: Tuple) -> FlopAnalyzer:
+    """mmengine's ``FlopAnalyzer`` for ``model(*inputs)``, units counted.
+
+    Warnings about operators without a handle (elementwise ones) and about
+    modules the forward does not call are off.
+    """
+    analyzer = FlopAnalyzer(model, inputs)
+    analyzer.set_op_handle('aten::baddbmm', baddbmm_flop_jit)
+    analyzer.unsupported_ops_warnings(False)
+    analyzer.uncalled_modules_warnings(False)
+    return analyzer
+
+
+def glore_units_of(model: nn.Module) -> Dict[str, nn.Module]:
+    """Every GloRe unit of ``model`` by its module name."""
+    return {
+        name: module
+        for name, module in model.named_modules()
+        if isinstance(module, _GloReNd)
+    }
+
+
+class TensorForward(nn.Module):
+    """Runs ``model(inputs, mode='tensor')``: the inference path.
+
+    For mmpretrain that is backbone, neck and head; for mmseg backbone and
+    decode head; for mmaction backbone and classification head.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.model(inputs, mode='tensor')
+
+
+def count_complexity(model: nn.Module, inputs: Tuple) -> Dict:
+    """Parameters and FLOPs of ``model(*inputs)``, in eval mode.
+
+    Returns:
+        dict: ``params`` and ``flops`` of the whole model, ``by_operator``
+        (FLOPs per operator name), ``num_units``, ``unit_params`` and
+        ``unit_flops`` of its GloRe units.
+    """
+    model.eval()
+    units = glore_units_of(model)
+    with torch.no_grad(), quiet_mmengine_logger():
+        analyzer = flop_analyzer(model, inputs)
+        by_module = analyzer.by_module()
+        by_operator = dict(analyzer.by_operator())
+    return dict(
+        params=sum(p.numel() for p in model.parameters()),
+        flops=by_module[''],
+        by_operator=by_operator,
+        num_units=len(units),
+        unit_params=sum(p.numel() for unit in units.values()
+                        for p in unit.parameters()),
+        unit_flops=sum(by_module[name] for name in units))
+
+
+def remove_units(model_cfg: Dict) -> Tuple[Dict, List[str]]:
+    """A copy of ``model_cfg`` without GloRe units, and what was removed.
+
+    Backbones built by :class:`GloReInsertionMixin` become their upstream
+    class; GloRe units in mmcv-style ``plugins`` lists are dropped.
+    """
+    cfg = copy.deepcopy(model_cfg)
+    notes: List[str] = []
+
+    def resolve(type_name, scope: Optional[str]) -> Optional[type]:
+        if not isinstance(type_name, str):
+            return type_name if isinstance(type_name, type) else None
+        with MODELS.switch_scope_and_registry(scope) as registry:
+            return registry.get(type_name)
+
+    def is_unit(cls: Optional[type]) -> bool:
+        return isinstance(cls, type) and issubclass(cls, _GloReNd)
+
+    def visit(node, path: str, scope: Optional[str]) -> None:
+        if isinstance(node, list):
+            for i, item in enumerate(node):
+                visit(item, f'{path}[{i}]', scope)
+            return
+        if not isinstance(node, dict):
+            return
+        # A config inherited with `mmpretrain::` carries its scope along.
+        scope = node.get('_scope_', scope)
+        cls = resolve(node.get('type'), scope)
+        if isinstance(cls, type) and issubclass(cls, GloReInsertionMixin):
+            plain = cls.plain_backbone_class()
+            node['type'] = plain
+            node.pop('glore_units', None)
+            node.pop('glore_cfg', None)
+            notes.append(f'{path}: {cls.__name__} -> {plain.__name__}')
+        plugins = node.get('plugins')
+        if isinstance(plugins, list):
+            kept = [
+                p for p in plugins
+                if not is_unit(resolve(p.get('cfg', {}).get('type'), scope))
+            ]
+            dropped = len(plugins) - len(kept)
+            if dropped:
+                notes.append(f'{path}.plugins: dropped {dropped} GloRe '
+                             f"entr{'y' if dropped == 1 else 'ies'}")
+                node['plugins'] = kept or None
+        for key, value in node.items():
+            if key != 'plugins':
+                visit(value, f'{path}.{key}', scope)
+
+    visit(cfg, 'model', None)
+    return cfg, notes
+
+
+def analyse_config_model(model_cfg: Dict,
+                         shape: Tuple[int, ...]) -> Dict:
+    """:func:`count_complexity` of a model config's inference path.
+
+    Builds ``model_cfg`` (seeded) and counts ``model(inputs,
+    mode='tensor')`` on one random input of ``shape`` (without the batch
+    axis, e.g. ``(3, 224, 224)``).
+    """
+    torch.manual_seed(0)
+    # Builders may write into their config (mmseg's EncoderDecoder does).
+    model = TensorForward(MODELS.build(copy.deepcopy(model_cfg)))
+    return count_complexity(model, (torch.rand(1, *shape), ))
