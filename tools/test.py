@@ -56,6 +56,7 @@ def main() -> None:
 
     runner = build_runner(cfg)
     runner.test()
+    del runner  # its model wrapper holds the process group
     finish_distributed()
 
 

@@ -10,9 +10,10 @@ Examples:
 import argparse
 
 from glore_mm.engine import finish_distributed
-from glore_mm.engine.cli import (add_progress_bar, add_runner_args,
-                                 build_runner, enable_amp, load_config,
-                                 parse_runner_args, set_resume)
+from glore_mm.engine.cli import (add_progress_bar, add_random_state_hook,
+                                 add_runner_args, build_runner, enable_amp,
+                                 load_config, parse_runner_args, set_resume,
+                                 use_atomic_checkpoints)
 
 
 def parse_args() -> argparse.Namespace:
@@ -42,9 +43,12 @@ def main() -> None:
         enable_amp(cfg)
     set_resume(cfg, args.resume)
     add_progress_bar(cfg)
+    add_random_state_hook(cfg)
+    use_atomic_checkpoints(cfg)
 
     runner = build_runner(cfg)
     runner.train()
+    del runner  # its model wrapper holds the process group
     finish_distributed()
 
 

@@ -2,14 +2,23 @@
 """Training and testing support shared by ``tools/train.py`` and
 ``tools/test.py``.
 
-Importing this package registers ``TestProgressBarHook`` in MMEngine's root
-``HOOKS`` and ``CPUDistributedDataParallel`` in its root ``MODEL_WRAPPERS``.
+Importing this package registers ``TestProgressBarHook``,
+``RandomStateHook`` and ``AtomicCheckpointHook`` in MMEngine's root
+``HOOKS``, ``CPUDistributedDataParallel`` in its root ``MODEL_WRAPPERS``
+and the ``'atomic_local'`` file backend.
 """
+from .checkpoint_hooks import (AtomicCheckpointHook, AtomicLocalBackend,
+                               atomic_write, remove_partial_files)
 from .distributed import (CPUDistributedDataParallel, cpu_model_wrapper_cfg,
                           finish_distributed, setup_cpu_distributed)
 from .hooks import TestProgressBarHook
+from .random_states import (RandomStateHook, gather_random_states,
+                            get_random_states, set_random_states)
 
 __all__ = [
-    'CPUDistributedDataParallel', 'TestProgressBarHook',
-    'cpu_model_wrapper_cfg', 'finish_distributed', 'setup_cpu_distributed'
+    'AtomicCheckpointHook', 'AtomicLocalBackend', 'CPUDistributedDataParallel',
+    'RandomStateHook', 'TestProgressBarHook', 'atomic_write',
+    'cpu_model_wrapper_cfg', 'finish_distributed', 'gather_random_states',
+    'get_random_states', 'remove_partial_files', 'set_random_states',
+    'setup_cpu_distributed'
 ]

@@ -9,7 +9,7 @@ import argparse
 import logging
 import os
 import os.path as osp
-from typing import List, Optional
+from typing import Any, List, Optional
 
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.device import get_device
@@ -35,6 +35,8 @@ VISUALIZATION_HOOKS = {
 # CPUDistributedDataParallel, so that the config dumped to the work_dir runs
 # with other tools too.
 ENGINE_MODULE = 'glore_mm.engine'
+# Checkpoint hooks use_atomic_checkpoints turns into AtomicCheckpointHook.
+CHECKPOINT_HOOKS = ('CheckpointHook', 'AtomicCheckpointHook')
 
 
 def add_runner_args(parser: argparse.ArgumentParser) -> None:
@@ -128,18 +130,77 @@ def _import_engine(cfg: Config) -> None:
     custom_imports.imports = imports
 
 
+def _type_name(hook_type: Any) -> str:
+    """The class name a hook config's ``type`` (a name or a class) names."""
+    name = hook_type if isinstance(hook_type, str) else getattr(
+        hook_type, '__name__', str(hook_type))
+    return name.split('.')[-1]
+
+
+def _add_custom_hook(cfg: Config, hook_type: str) -> None:
+    """Add ``dict(type=hook_type)`` to ``cfg.custom_hooks`` (once)."""
+    hooks = list(cfg.get('custom_hooks', None) or [])
+    if not any(
+            _type_name(hook.get('type', '')) == hook_type for hook in hooks):
+        hooks.append(ConfigDict(type=hook_type))
+    cfg.custom_hooks = hooks
+    _import_engine(cfg)
+
+
 def add_progress_bar(cfg: Config) -> None:
     """Add a ``TestProgressBarHook`` to ``cfg.custom_hooks`` (once).
 
     Args:
         cfg (Config): The config to edit.
     """
-    hooks = list(cfg.get('custom_hooks', None) or [])
-    if not any(
-            str(hook.get('type', '')).endswith('TestProgressBarHook')
-            for hook in hooks):
-        hooks.append(ConfigDict(type='TestProgressBarHook'))
-    cfg.custom_hooks = hooks
+    _add_custom_hook(cfg, 'TestProgressBarHook')
+
+
+def add_random_state_hook(cfg: Config) -> None:
+    """Add a ``RandomStateHook`` to ``cfg.custom_hooks`` (once).
+
+    Checkpoints then hold every random state, and ``--resume`` continues
+    exactly where the checkpoint left off.
+
+    Args:
+        cfg (Config): The config to edit.
+    """
+    _add_custom_hook(cfg, 'RandomStateHook')
+
+
+def use_atomic_checkpoints(cfg: Config) -> None:
+    """Save checkpoints with ``AtomicCheckpointHook``.
+
+    A ``default_hooks.checkpoint`` of type ``CheckpointHook`` becomes an
+    ``AtomicCheckpointHook`` with the same arguments; a config without one
+    gets MMEngine's default (``interval=1``) as an ``AtomicCheckpointHook``.
+    ``default_hooks.checkpoint=None`` (no checkpoints) stays as it is.
+
+    Args:
+        cfg (Config): The config to edit.
+
+    A checkpoint hook of another type is kept, with a warning that its
+    writes are not known to be atomic.
+    """
+    if cfg.get('default_hooks', None) is None:
+        cfg.default_hooks = ConfigDict()
+    if 'checkpoint' not in cfg.default_hooks:
+        cfg.default_hooks.checkpoint = ConfigDict(
+            type='AtomicCheckpointHook', interval=1)
+    hook = cfg.default_hooks.checkpoint
+    if hook is None:
+        return
+    name = _type_name(hook.get('type', ''))
+    if name not in CHECKPOINT_HOOKS:
+        print_log(
+            f'default_hooks.checkpoint.type={name!r} in {_config_name(cfg)} '
+            'is kept: only the types '
+            f'{CHECKPOINT_HOOKS} become AtomicCheckpointHook, so a kill '
+            'during a save may leave a broken checkpoint.',
+            logger='current',
+            level=logging.WARNING)
+        return
+    hook.type = 'AtomicCheckpointHook'
     _import_engine(cfg)
 
 

@@ -11,6 +11,7 @@ skips ``init_dist`` when a group exists) and points ``model_wrapper_cfg`` at
 ``device_ids=None``.
 """
 import datetime
+import gc
 import logging
 import os
 import socket
@@ -246,11 +247,17 @@ def setup_cpu_distributed(cfg: Config) -> Tuple[int, int]:
 def finish_distributed() -> None:
     """Leave the process group, if any, once every rank got here.
 
-    MMEngine never destroys the group it joins. A gloo group still alive
-    when the interpreter exits can abort the process from its C++ threads
-    ("terminate called without an active exception") after a run that
-    finished, failing the whole launch.
+    MMEngine never destroys the group it joins, and ``destroy_process_group``
+    alone does not end it either while anything still holds the group: the
+    DDP wrapper of a runner does, so gloo's threads (``gloo_tcp_loop``,
+    ``pt_gloo_runloop``) would run on into interpreter shutdown and be torn
+    down, if at all, in whatever order the interpreter frees objects. Drop
+    every reference to the runner first (``del runner``); this function
+    collects the garbage the runner's reference cycles leave, then waits for
+    every rank and destroys the group, which joins gloo's threads while the
+    interpreter is still whole.
     """
     if torch_dist.is_available() and torch_dist.is_initialized():
+        gc.collect()
         torch_dist.barrier()
         torch_dist.destroy_process_group()

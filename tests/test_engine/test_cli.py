@@ -124,6 +124,50 @@ def test_progress_bar_added_once(config_file):
     assert cfg.custom_imports.imports == ['glore_mm', 'glore_mm.engine']
 
 
+def test_random_state_hook_added_once(config_file):
+    cfg = _load(config_file)
+    cli.add_progress_bar(cfg)
+    cli.add_random_state_hook(cfg)
+    cli.add_random_state_hook(cfg)
+    hooks = [h.type for h in cfg.custom_hooks]
+    assert hooks == ['TestProgressBarHook', 'RandomStateHook']
+    assert cfg.custom_imports.imports == ['glore_mm.engine']
+
+
+def test_atomic_checkpoints(config_file):
+    cfg = _load(
+        config_file,
+        cfg_options={
+            'default_hooks.checkpoint':
+            dict(type='CheckpointHook', interval=5, max_keep_ckpts=2)
+        })
+    cli.use_atomic_checkpoints(cfg)
+    assert cfg.default_hooks.checkpoint == dict(
+        type='AtomicCheckpointHook', interval=5, max_keep_ckpts=2)
+    assert cfg.custom_imports.imports == ['glore_mm.engine']
+    # No checkpoint hook: MMEngine's default one, atomic.
+    cfg = _load(config_file)
+    cli.use_atomic_checkpoints(cfg)
+    assert cfg.default_hooks.checkpoint == dict(
+        type='AtomicCheckpointHook', interval=1)
+    # Checkpoints switched off stay off.
+    cfg = _load(config_file, cfg_options={'default_hooks.checkpoint': None})
+    cli.use_atomic_checkpoints(cfg)
+    assert cfg.default_hooks.checkpoint is None
+
+
+def test_other_checkpoint_hook_kept(config_file, monkeypatch):
+    messages = []
+    monkeypatch.setattr(cli, 'print_log',
+                        lambda msg, **kwargs: messages.append(msg))
+    cfg = _load(
+        config_file,
+        cfg_options={'default_hooks.checkpoint': dict(type='MyCkptHook')})
+    cli.use_atomic_checkpoints(cfg)
+    assert cfg.default_hooks.checkpoint.type == 'MyCkptHook'
+    assert len(messages) == 1 and "type='MyCkptHook'" in messages[0]
+
+
 def test_visualization_mmseg(config_file):
     cfg = _load(config_file)
     cli.enable_visualization(cfg, show=False, show_dir='vis', wait_time=2)

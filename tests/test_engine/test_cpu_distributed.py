@@ -10,7 +10,7 @@ from mmengine.registry import MODEL_WRAPPERS
 from torch import distributed as torch_dist
 
 from glore_mm.engine import (CPUDistributedDataParallel, cpu_model_wrapper_cfg,
-                             setup_cpu_distributed)
+                             finish_distributed, setup_cpu_distributed)
 
 
 def _free_port() -> str:
@@ -117,3 +117,44 @@ def test_slurm_launcher(clean_env):
     assert os.environ['MASTER_PORT'] == str(port)
     assert (os.environ['RANK'], os.environ['WORLD_SIZE'],
             os.environ['LOCAL_RANK']) == ('0', '1', '0')
+
+
+def _gloo_threads(since: set) -> list:
+    """Names of gloo's threads in this process that are not in ``since``."""
+    names = []
+    for tid in set(os.listdir('/proc/self/task')) - since:
+        try:
+            with open(f'/proc/self/task/{tid}/comm') as f:
+                name = f.read().strip()
+        except FileNotFoundError:  # the thread just ended
+            continue
+        if 'gloo' in name:
+            names.append(name)
+    return sorted(names)
+
+
+@pytest.mark.skipif(
+    not os.path.isdir('/proc/self/task'), reason='lists threads in /proc')
+@pytest.mark.parametrize('release', [True, False])
+def test_finish_distributed_ends_gloo_threads(clean_env, release):
+    """Released before finish_distributed, the DDP wrapper lets the group
+    and gloo's threads end; still held, it keeps them running."""
+    before = set(os.listdir('/proc/self/task'))
+    launcher_env = dict(
+        RANK='0',
+        WORLD_SIZE='1',
+        MASTER_ADDR='127.0.0.1',
+        MASTER_PORT=_free_port())
+    for name, value in launcher_env.items():
+        clean_env.setenv(name, value)
+    cfg = Config(dict(launcher='pytorch'))
+    setup_cpu_distributed(cfg)
+    wrapper = MODEL_WRAPPERS.build(
+        cfg.model_wrapper_cfg, default_args=dict(module=_model()))
+    wrapper(torch.rand(2, 3, 8, 8)).sum().backward()
+    assert _gloo_threads(before)
+    if release:
+        del wrapper
+    finish_distributed()
+    assert not torch_dist.is_initialized()
+    assert bool(_gloo_threads(before)) != release

@@ -1,0 +1,257 @@
+# Copyright (c) glore_mm contributors. All rights reserved.
+"""Faults survived by the real tools on the tiny GloRe-FCN config.
+
+A single-process run killed with SIGKILL after a checkpoint and resumed
+with ``--resume`` ends with exactly the weights of an uninterrupted run; in
+a two-process ``tools/dist_train.sh`` run, a rank killed mid-run ends the
+launcher with an error naming it, and nothing of the run is left behind.
+"""
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Dict, List
+
+import pytest
+import torch
+from tool_runner import REPO, TOOLS, free_port, run_tool, tool_env
+
+from glore_mm.utils import allow_mmengine_checkpoints
+
+CONFIG = REPO / 'tests' / 'data' / 'configs' / 'tiny_glore_fcn_cityscapes.py'
+MAKE_DATA = TOOLS / 'dataset_converters' / 'make_tiny_cityscapes.py'
+IMAGE_SIZE = (64, 128)  # height, width
+MAX_ITERS, INTERVAL, KILL_AFTER = 12, 4, 8
+# A dead rank must end the launcher within this many seconds.
+DEAD_RANK_LIMIT = 60
+RANK_LINE = re.compile(r'rank (\d)/2 \(gloo, cpu\) on \S+ \(pid (\d+)\)')
+
+
+def _options(data_root: Path, max_iters: int, interval: int) -> List[str]:
+    """A schedule that validates and saves every ``interval`` iterations,
+    seeded and with deterministic kernels."""
+    return [
+        '--cfg-options',
+        *[
+            f'{split}_dataloader.dataset.data_root={data_root}'
+            for split in ('train', 'val', 'test')
+        ],
+        f'train_cfg.max_iters={max_iters}',
+        f'train_cfg.val_interval={interval}',
+        f'param_scheduler.0.end={max_iters}',
+        f'default_hooks.checkpoint.interval={interval}',
+        'default_hooks.logger.interval=1',
+        'randomness.seed=0',
+        'randomness.deterministic=True',
+    ]
+
+
+def _train_lines(text: str) -> List[int]:
+    return [int(i) for i in re.findall(r'Iter\(train\) \[\s*(\d+)/', text)]
+
+
+@pytest.fixture(scope='module')
+def base(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp('faults')
+
+
+@pytest.fixture(scope='module')
+def data_root(base: Path) -> Path:
+    root = base / 'tiny_cityscapes'
+    run_tool([
+        sys.executable, MAKE_DATA, root, '--num-train', 4, '--num-val', 2,
+        '--size', *IMAGE_SIZE
+    ],
+             cwd=base)
+    return root
+
+
+def _wait_for(condition: Callable[[], bool], proc: subprocess.Popen,
+              timeout: float, what: str, output: Callable[[], str]) -> None:
+    """Poll ``condition`` until it holds; fail if ``proc`` ends first."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if proc.poll() is not None:
+            pytest.fail(f'the run exited with {proc.returncode} before '
+                        f'{what}\n{output()[-4000:]}')
+        if time.monotonic() > deadline:
+            pytest.fail(f'no {what} after {timeout} s\n{output()[-4000:]}')
+        time.sleep(0.02)
+
+
+def _weights(checkpoint: Path) -> Dict[str, torch.Tensor]:
+    allow_mmengine_checkpoints()
+    return torch.load(checkpoint, map_location='cpu')['state_dict']
+
+
+def test_resume_after_sigkill_is_exact(base, data_root):
+    options = _options(data_root, MAX_ITERS, INTERVAL)
+    full_dir, cut_dir = base / 'uninterrupted', base / 'killed'
+    run_tool([
+        sys.executable, TOOLS / 'train.py', CONFIG, '--work-dir', full_dir,
+        *options
+    ],
+             cwd=base)
+
+    log = base / 'killed.out'
+    with open(log, 'w') as out:
+        proc = subprocess.Popen([
+            sys.executable,
+            str(TOOLS / 'train.py'),
+            str(CONFIG), '--work-dir',
+            str(cut_dir), *options
+        ],
+                                cwd=base,
+                                env=tool_env(PYTHONUNBUFFERED='1'),
+                                stdout=out,
+                                stderr=subprocess.STDOUT)
+    try:
+        # Iteration 9 has trained (and is lost) once its line is logged.
+        _wait_for(lambda: KILL_AFTER + 1 in _train_lines(log.read_text()),
+                  proc, 300, f'iteration {KILL_AFTER + 1}', log.read_text)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert max(_train_lines(log.read_text())) < MAX_ITERS, 'killed too late'
+    last = cut_dir / f'iter_{KILL_AFTER}.pth'
+    assert (cut_dir / 'last_checkpoint').read_text() == str(last)
+
+    result = run_tool([
+        sys.executable, TOOLS / 'train.py', CONFIG, '--resume', '--work-dir',
+        cut_dir, *options
+    ],
+                      cwd=base)
+    out = result.stdout
+    assert f'Auto resumed from the latest checkpoint {last}' in out
+    assert (f'random states of iteration {KILL_AFTER} are restored after '
+            f'the {KILL_AFTER} trained batches are skipped') in out
+    assert _train_lines(out) == list(range(KILL_AFTER + 1, MAX_ITERS + 1))
+
+    full = _weights(full_dir / f'iter_{MAX_ITERS}.pth')
+    resumed = _weights(cut_dir / f'iter_{MAX_ITERS}.pth')
+    assert resumed.keys() == full.keys()
+    differ = [k for k in full if not torch.equal(full[k], resumed[k])]
+    assert not differ, f'{len(differ)} of {len(full)} tensors differ'
+
+
+class _Output:
+    """Collect a process's output lines in a thread."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.lines: List[str] = []
+        self._thread = threading.Thread(
+            target=lambda: self.lines.extend(proc.stdout), daemon=True)
+        self._thread.start()
+
+    def text(self) -> str:
+        return ''.join(self.lines)
+
+    def join(self) -> None:
+        self._thread.join(timeout=10)
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not reaped, does not)."""
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            state = f.read().rsplit(')', 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ('Z', 'X')
+
+
+def _command_line(pid: int) -> str:
+    try:
+        with open(f'/proc/{pid}/cmdline', 'rb') as f:
+            return f.read().replace(b'\0', b' ').decode(errors='replace')
+    except FileNotFoundError:
+        return ''
+
+
+def _descendants(pid: int) -> List[int]:
+    """The processes below ``pid`` (children, grandchildren, ...)."""
+    children: Dict[int, List[int]] = {}
+    for entry in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            with open(f'/proc/{entry}/stat') as f:
+                parent = int(f.read().rsplit(')', 1)[1].split()[1])
+        except FileNotFoundError:  # the process just ended
+            continue
+        children.setdefault(parent, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        below = children.get(todo.pop(), [])
+        found.extend(below)
+        todo.extend(below)
+    return found
+
+
+def _two_ranks_train(text: str) -> bool:
+    """Both ranks said who they are and rank 0 logged iteration 3."""
+    return len(RANK_LINE.findall(text)) == 2 and 3 in _train_lines(text)
+
+
+def test_dead_rank_ends_the_launcher(base, data_root):
+    """Also checks that the checkpoint of iteration 2 holds the random
+    states of both ranks (seeded apart with ``diff_rank_seed``)."""
+    victim = 1
+    work_dir = base / 'dead_rank'
+    cmd = [
+        str(TOOLS / 'dist_train.sh'),
+        str(CONFIG), '2', '--work-dir',
+        str(work_dir), *_options(data_root, 1000, 1000),
+        'default_hooks.checkpoint.interval=2', 'randomness.diff_rank_seed=True'
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        cwd=base,
+        env=tool_env(PORT=free_port(), PYTHONUNBUFFERED='1'),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True)
+    output = _Output(proc)
+    run = [proc.pid]
+    try:
+        _wait_for(lambda: _two_ranks_train(output.text()), proc, 300,
+                  'training on two ranks', output.text)
+        run += _descendants(proc.pid)
+        ranks = {int(r): int(p) for r, p in RANK_LINE.findall(output.text())}
+        assert set(ranks.values()) <= set(run)
+        os.kill(ranks[victim], signal.SIGKILL)
+        killed_at = time.monotonic()
+        try:
+            proc.wait(timeout=DEAD_RANK_LIMIT)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f'the launcher still runs {DEAD_RANK_LIMIT} s after '
+                        f'rank {victim} was killed\n{output.text()[-4000:]}')
+        elapsed = time.monotonic() - killed_at
+        left = [pid for pid in run if _alive(pid)]
+    finally:
+        # Whatever the outcome, end every process of the run, children first
+        # (each names the config: a reused pid belongs to someone else).
+        for pid in [*_descendants(proc.pid), *reversed(run)]:
+            if _alive(pid) and str(CONFIG) in _command_line(pid):
+                os.kill(pid, signal.SIGKILL)
+        proc.wait()
+        output.join()
+    text = output.text()
+    assert proc.returncode != 0, text[-4000:]
+    assert elapsed < DEAD_RANK_LIMIT
+    # torchrun's report names the rank that died first.
+    root_cause = text[text.find('Root Cause'):]
+    assert re.search(rf'rank\s*:\s*{victim} \(local_rank: {victim}\)',
+                     root_cause), text[-4000:]
+    assert 'Signal 9 (SIGKILL)' in root_cause
+    assert not left, f'processes of the run still alive: {left}'
+
+    allow_mmengine_checkpoints()
+    states = torch.load(work_dir / 'iter_2.pth')['meta']['random_states']
+    assert len(states) == 2
+    assert not torch.equal(states[0]['torch'], states[1]['torch'])
