@@ -462,7 +462,10 @@ class _GloReNd(nn.Module):
         """
         _check_input(x, self.in_channels, self.layout, self.unit_name)
         if not torch.jit.is_scripting():
-            if not torch.jit.is_tracing():
+            # a check of the eager run: traced, compiled and exported graphs
+            # carry no warnings (and symbolic sizes cannot be recorded)
+            if not (torch.jit.is_tracing()
+                    or torch.compiler.is_compiling()):
                 _warn_if_rank_deficient(x, self.num_node, self.unit_name,
                                         self.in_channels)
         # projection B: [N, num_node, L]

@@ -169,10 +169,19 @@ def test_torchscript_and_fx(dims):
 def test_torch_compile():
     unit = make_unit(2, normalize=True).eval()
     randomize_gate(unit)
-    compiled = torch.compile(unit)
+    compiled = torch.compile(unit, dynamic=True)
     x = torch.randn(SHAPES[2])
+    # more nodes (16) than positions (2x3): the eager-only warning stays out
+    few = make_unit(2, num_node=16).eval()
+    randomize_gate(few)
     with torch.no_grad():
         torch.testing.assert_close(compiled(x), unit(x), rtol=1e-4, atol=1e-4)
+        x_few = torch.randn(2, 16, 2, 3)
+        torch.testing.assert_close(
+            torch.compile(few, dynamic=True)(x_few),
+            few(x_few),
+            rtol=1e-4,
+            atol=1e-4)
 
 
 @pytest.mark.parametrize('scope',
