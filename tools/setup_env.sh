@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Set up glore_mm and the OpenMMLab 2.x stack it runs on, from scratch.
 #
-# Usage: bash tools/setup_env.sh [--tests]
-#   --tests   also install what the test suite needs.
+# Usage: bash tools/setup_env.sh [--tests] [--deploy]
+#   --tests   also install what the test suite needs (includes --deploy).
+#   --deploy  also install ONNX export and ONNX Runtime
+#             (requirements/deploy.txt).
 # Environment:
 #   PYTHON           install into this existing interpreter (your own env)
 #                    instead of creating the virtualenv below.
@@ -17,10 +19,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 with_tests=0
+with_deploy=0
 for arg in "$@"; do
     case "$arg" in
-        --tests) with_tests=1 ;;
-        *) echo "setup_env.sh: unknown argument '$arg' (allowed: --tests)" >&2
+        --tests) with_tests=1; with_deploy=1 ;;
+        --deploy) with_deploy=1 ;;
+        *) echo "setup_env.sh: unknown argument '$arg' (allowed: --tests, --deploy)" >&2
            exit 2 ;;
     esac
 done
@@ -59,6 +63,9 @@ fi
 pip_install -r requirements/runtime.txt
 "$PY" tools/misc/patch_mmaction_drn.py
 pip_install --no-deps -e .
+if [ "$with_deploy" = 1 ]; then
+    pip_install -r requirements/deploy.txt
+fi
 if [ "$with_tests" = 1 ]; then
     pip_install -r requirements/tests.txt
 fi

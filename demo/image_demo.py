@@ -1,0 +1,63 @@
+# Copyright (c) glore_mm contributors. All rights reserved.
+"""Segment or classify an image (or every image of a folder) with a trained
+model.
+
+An mmseg config writes the image with the predicted classes drawn over it
+(PNG) and the predicted label map (``<overlay name>_label.png``, one class
+index per pixel); an mmpretrain config prints the best classes and their
+scores.
+
+Examples:
+    python demo/image_demo.py IMG SEG_CONFIG CHECKPOINT --out-file seg.png
+    python demo/image_demo.py IMG_DIR SEG_CONFIG CHECKPOINT --out-file out/
+    python demo/image_demo.py IMG CLS_CONFIG CHECKPOINT --topk 3
+"""
+import argparse
+
+from glore_mm.apis import format_result, infer_images
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Segment or classify images with a trained model')
+    parser.add_argument('img', help='image file, or a folder of images')
+    parser.add_argument('config', help='mmseg or mmpretrain config file')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--out-file',
+        help='segmentation: the overlay PNG for an image (default '
+        'outputs/<image name>.png), a folder for a folder (default outputs); '
+        'classification: a .json file for the predictions (default: none)')
+    parser.add_argument(
+        '--device', help='device, e.g. cpu or cuda:0 (default: automatic)')
+    parser.add_argument(
+        '--opacity',
+        type=float,
+        default=0.5,
+        help='opacity of the drawn classes, in (0, 1]')
+    parser.add_argument(
+        '--with-labels',
+        action='store_true',
+        help='also write the class names on the overlay')
+    parser.add_argument(
+        '--topk', type=int, default=5, help='classes to print per image')
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    results = infer_images(
+        args.img,
+        args.config,
+        args.checkpoint,
+        out_file=args.out_file,
+        device=args.device,
+        opacity=args.opacity,
+        with_labels=args.with_labels,
+        topk=args.topk)
+    for result in results:
+        print(format_result(result))
+
+
+if __name__ == '__main__':
+    main()

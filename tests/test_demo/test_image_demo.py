@@ -1,0 +1,203 @@
+# Copyright (c) glore_mm contributors. All rights reserved.
+"""demo/image_demo.py end to end, on checkpoints trained here.
+
+Segmentation: the tiny GloRe FCN of ``conftest.py`` on the tiny Cityscapes
+val folder; the label maps must equal the predictions of tools/test.py and
+of ``mmseg.apis.inference_model``, and the overlays must be the images
+blended with the Cityscapes palette of those labels. Classification: the
+tiny GloRe ResNet-50 trained for one epoch on a tiny ImageNet tree; the
+printed scores must be those of the model run by hand.
+"""
+import json
+import sys
+from pathlib import Path
+from typing import List, Tuple
+
+import numpy as np
+import pytest
+import torch
+from demo_runs import IMAGE_SIZE, SEG_CONFIG, parse_top_k
+from PIL import Image
+from tiny_imagenet import make_tiny_imagenet
+from tool_runner import REPO, TOOLS, run_tool, tool_env
+
+from glore_mm.apis import infer_images
+from glore_mm.utils import allow_mmengine_checkpoints
+
+IMAGE_DEMO = REPO / 'demo' / 'image_demo.py'
+CLS_CONFIG = (
+    REPO / 'tests' / 'data' / 'configs' / 'tiny_mmpretrain' /
+    'resnet50-glore-res4x3_1xb4-1e_tiny-in1k.py')
+OPACITY = 0.6
+
+
+def _read(path: Path) -> np.ndarray:
+    with Image.open(path) as img:
+        return np.array(img)
+
+
+def _cityscapes_palette() -> np.ndarray:
+    from mmseg.datasets import CityscapesDataset
+    return np.array(CityscapesDataset.METAINFO['palette'], dtype=np.uint8)
+
+
+def test_segmentation_folder_matches_test_tool(seg_base, val_images,
+                                               seg_trained, seg_tested):
+    out_dir = seg_base / 'demo_out'
+    result = run_tool([
+        sys.executable, IMAGE_DEMO, val_images[0].parent, SEG_CONFIG,
+        seg_trained.checkpoint, '--out-file', out_dir, '--opacity', OPACITY
+    ],
+                      cwd=seg_base,
+                      env=tool_env(OMP_NUM_THREADS='1'))
+    palette = _cityscapes_palette()
+    for image in val_images:
+        name = image.stem
+        assert str(image) in result.stdout
+        overlay = _read(out_dir / f'{name}.png')
+        labels = _read(out_dir / f'{name}_label.png')
+        expected = _read(seg_tested.pred_dir / f'{name}.png')
+        pixels = _read(image)
+        assert overlay.shape == pixels.shape == (*IMAGE_SIZE, 3)
+        assert labels.shape == IMAGE_SIZE and labels.dtype == np.uint8
+        # The demo's label map is tools/test.py's prediction.
+        np.testing.assert_array_equal(labels, expected)
+        # The overlay is the image blended with each pixel's class colour.
+        blend = (pixels * (1 - OPACITY) + palette[labels] * OPACITY).astype(
+            np.uint8)
+        assert np.abs(overlay.astype(int) - blend).max() <= 1
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted(
+        f'{image.stem}{suffix}' for image in val_images
+        for suffix in ('.png', '_label.png'))
+    # Progress over the folder on stderr.
+    assert f'{len(val_images)}/{len(val_images)}' in result.stderr
+
+
+def test_mmseg_inference_model_agrees(val_images, seg_trained, seg_base):
+    """mmseg's own API runs our config and checkpoint (whole image after
+    crop training), with the classes stored in the checkpoint."""
+    from mmseg.apis import inference_model, init_model
+    allow_mmengine_checkpoints()
+    model = init_model(
+        str(SEG_CONFIG), str(seg_trained.checkpoint), device='cpu')
+    assert model.cfg.model.test_cfg.mode == 'whole'
+    from mmseg.datasets import CityscapesDataset
+    assert tuple(model.dataset_meta['classes']) == tuple(
+        CityscapesDataset.METAINFO['classes'])
+    prediction = inference_model(model, str(val_images[0]))
+    labels = prediction.pred_sem_seg.data[0].numpy()
+    demo = _read(seg_base / 'demo_out' / f'{val_images[0].stem}_label.png')
+    np.testing.assert_array_equal(labels, demo)
+
+
+def test_segmentation_single_image_default_output(val_images, seg_trained,
+                                                  monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    (files, ) = infer_images(
+        str(val_images[1]), str(SEG_CONFIG), str(seg_trained.checkpoint))
+    assert Path(files.overlay) == Path('outputs') / f'{val_images[1].stem}.png'
+    assert Path(files.label_map) == (
+        Path('outputs') / f'{val_images[1].stem}_label.png')
+    assert _read(tmp_path / files.overlay).shape == (*IMAGE_SIZE, 3)
+    # Nothing but the two outputs: the temporary files were renamed.
+    assert sorted(p.name for p in (tmp_path / 'outputs').iterdir()) == sorted(
+        [Path(files.overlay).name,
+         Path(files.label_map).name])
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(opacity=0), 'opacity must be in (0, 1], but got 0'),
+    (dict(out_file='seg.jpg'), "out_file 'seg.jpg' must end in .png"),
+])
+def test_segmentation_bad_arguments(val_images, seg_trained, kwargs, message):
+    with pytest.raises(ValueError) as error:
+        infer_images(
+            str(val_images[0]), str(SEG_CONFIG), str(seg_trained.checkpoint),
+            **kwargs)
+    assert message in str(error.value)
+
+
+def test_video_config_is_refused_with_a_clear_error(val_images):
+    config = (
+        REPO / 'tests' / 'data' / 'configs' / 'tiny_mmaction' /
+        'c2d_r18-glore_1xb2-4x4x1-1e_tiny-kinetics400-rgb.py')
+    with pytest.raises(ValueError) as error:
+        infer_images(str(val_images[0]), str(config), 'unused.pth')
+    assert 'is an mmaction config' in str(error.value)
+    assert "['mmseg', 'mmpretrain']" in str(error.value)
+
+
+# Classification
+
+
+@pytest.fixture(scope='module')
+def cls_trained(tmp_path_factory) -> Tuple[Path, Path]:
+    """(tiny ImageNet root, checkpoint after one epoch of tools/train.py)."""
+    base = tmp_path_factory.mktemp('demo_cls')
+    root = make_tiny_imagenet(base / 'tiny_imagenet')
+    work_dir = base / 'train'
+    run_tool([
+        sys.executable, TOOLS / 'train.py', CLS_CONFIG, '--work-dir', work_dir,
+        '--cfg-options', *[
+            f'{split}_dataloader.dataset.data_root={root}'
+            for split in ('train', 'val', 'test')
+        ], 'train_cfg.val_interval=2'
+    ],
+             cwd=base,
+             env=tool_env(OMP_NUM_THREADS='1'))
+    return root, work_dir / 'epoch_1.pth'
+
+
+def _scores_by_hand(images: List[Path], checkpoint: Path) -> np.ndarray:
+    """The model's class probabilities, without any inferencer: the config's
+    test pipeline, ``model.test_step`` on the checkpoint's weights."""
+    from mmengine.config import Config
+    from mmengine.dataset import Compose, pseudo_collate
+    from mmengine.registry import DefaultScope
+    from mmengine.runner import load_checkpoint
+    from mmpretrain.registry import MODELS
+    cfg = Config.fromfile(CLS_CONFIG)
+    # as mmengine's Runner does
+    cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = MODELS.build(cfg.model)
+        pipeline = Compose(cfg.test_dataloader.dataset.pipeline)
+    allow_mmengine_checkpoints()
+    load_checkpoint(model, str(checkpoint), map_location='cpu')
+    model.eval()
+    batch = pseudo_collate([pipeline(dict(img_path=str(p))) for p in images])
+    with torch.no_grad():
+        samples = model.test_step(batch)
+    return np.stack([s.pred_score.numpy() for s in samples])
+
+
+def test_classification_prints_the_model_scores(cls_trained, tmp_path):
+    root, checkpoint = cls_trained
+    images = sorted((root / 'val').glob('*.JPEG'))
+    out_json = tmp_path / 'top3.json'
+    result = run_tool([
+        sys.executable, IMAGE_DEMO, root / 'val', CLS_CONFIG, checkpoint,
+        '--topk', 3, '--out-file', out_json
+    ],
+                      cwd=tmp_path,
+                      env=tool_env(OMP_NUM_THREADS='1'))
+    printed = parse_top_k(result.stdout)
+    assert sorted(printed) == [str(p) for p in images], result.stdout
+    scores = _scores_by_hand(images, checkpoint)
+    from mmpretrain.datasets import ImageNet
+    classes = ImageNet.METAINFO['classes']
+    saved = {p['source']: p for p in json.loads(out_json.read_text())}
+    for image, probabilities in zip(images, scores):
+        labels = [label for label, _, _ in printed[str(image)]]
+        printed_scores = [score for _, _, score in printed[str(image)]]
+        # The printed scores are the model's, for the printed classes, and
+        # the 3 highest (after 2 iterations most of the 1000 classes tie).
+        np.testing.assert_allclose(
+            printed_scores, probabilities[labels], atol=1e-6)
+        np.testing.assert_allclose(
+            printed_scores, np.sort(probabilities)[::-1][:3], atol=1e-6)
+        assert [name for _, name, _ in printed[str(image)]
+                ] == [classes[i] for i in labels]
+        assert saved[str(image)]['labels'] == labels
+        np.testing.assert_allclose(
+            saved[str(image)]['scores'], probabilities[labels], atol=1e-6)

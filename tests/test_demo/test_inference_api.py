@@ -1,0 +1,87 @@
+# Copyright (c) glore_mm contributors. All rights reserved.
+"""The parts of glore_mm.apis that need no model: which library a config
+belongs to, where outputs go, atomic writes, clear errors."""
+import os
+
+import pytest
+from mmengine.config import Config
+
+from glore_mm.apis import (atomic_output, config_library, list_inputs,
+                           segmentation_outputs)
+from glore_mm.apis.inference import top_k, video_outputs
+
+
+@pytest.mark.parametrize('cfg, library', [
+    (dict(default_scope='mmseg'), 'mmseg'),
+    (dict(default_scope='mmpretrain',
+          model=dict(type='EncoderDecoder')), 'mmpretrain'),
+    (dict(model=dict(type='Recognizer3D')), 'mmaction'),
+    (dict(default_scope=None,
+          model=dict(type='ImageClassifier')), 'mmpretrain'),
+])
+def test_config_library(cfg, library):
+    assert config_library(Config(cfg)) == library
+
+
+def test_config_library_unknown():
+    cfg = Config(dict(default_scope='mmdet', model=dict(type='FasterRCNN')))
+    with pytest.raises(ValueError) as error:
+        config_library(cfg)
+    message = str(error.value)
+    assert "default_scope='mmdet'" in message
+    assert "model.type='FasterRCNN'" in message
+    assert "['mmaction', 'mmpretrain', 'mmseg']" in message
+
+
+def test_atomic_output_renames_on_success_only(tmp_path):
+    path = tmp_path / 'out' / 'overlay.png'
+    with atomic_output(str(path)) as tmp:
+        assert tmp.endswith('.png') and os.path.dirname(tmp) == str(
+            path.parent)
+        assert not path.exists()
+        with open(tmp, 'w') as f:
+            f.write('done')
+    assert path.read_text() == 'done'
+    with pytest.raises(RuntimeError):
+        with atomic_output(str(path)) as tmp:
+            with open(tmp, 'w') as f:
+                f.write('half')
+            raise RuntimeError('interrupted')
+    assert path.read_text() == 'done'
+    assert sorted(p.name for p in path.parent.iterdir()) == ['overlay.png']
+
+
+def test_outputs_of_a_folder(tmp_path):
+    for name in ('b.jpg', 'a.png', 'notes.txt'):
+        (tmp_path / name).write_text('')
+    images = list_inputs(str(tmp_path), ('.jpg', '.png'))
+    assert images == [str(tmp_path / 'a.png'), str(tmp_path / 'b.jpg')]
+    outputs = segmentation_outputs(str(tmp_path), images, 'vis')
+    assert outputs == [('vis/a.png', 'vis/a_label.png'),
+                       ('vis/b.png', 'vis/b_label.png')]
+    (tmp_path / 'a.jpg').write_text('')
+    with pytest.raises(ValueError) as error:
+        segmentation_outputs(
+            str(tmp_path), list_inputs(str(tmp_path), ('.jpg', '.png')), 'vis')
+    assert 'would both be written to' in str(error.value)
+    with pytest.raises(ValueError) as error:
+        video_outputs(str(tmp_path), images, str(tmp_path / 'a.png'))
+    assert 'is a file, but the input' in str(error.value)
+
+
+def test_list_inputs_errors(tmp_path):
+    with pytest.raises(FileNotFoundError) as error:
+        list_inputs(str(tmp_path / 'missing'), ('.png', ))
+    assert 'is neither a file nor a folder' in str(error.value)
+    with pytest.raises(ValueError) as error:
+        list_inputs(str(tmp_path), ('.png', ))
+    assert "has no file ending in ['.png']" in str(error.value)
+
+
+def test_top_k():
+    best = top_k('x', [0.1, 0.5, 0.2, 0.2], 3, ['a', 'b', 'c', 'd'])
+    assert best.labels == [1, 2, 3] and best.names == ['b', 'c', 'd']
+    assert best.scores == [0.5, 0.2, 0.2]
+    assert top_k('x', [0.3, 0.7], 5).labels == [1, 0]
+    with pytest.raises(ValueError, match='2 class names for a model with 3'):
+        top_k('x', [0.1, 0.2, 0.7], 1, ['a', 'b'])
