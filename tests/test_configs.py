@@ -7,7 +7,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS, DefaultScope
 
-from glore_mm.models.layers.glore import _GloReNd
+from glore_mm.models.layers.glore import GloReNd
 
 CONFIG_ROOT = Path(__file__).parents[1] / 'configs'
 CONFIGS = sorted(CONFIG_ROOT.rglob('*.py'))
@@ -89,7 +89,7 @@ def test_config_builds_and_runs(path):
     with DefaultScope.overwrite_default_scope(scope):
         model = MODELS.build(cfg.model)
     model.init_weights()
-    units = [m for m in model.modules() if isinstance(m, _GloReNd)]
+    units = [m for m in model.modules() if isinstance(m, GloReNd)]
     for unit in units:
         # Identity at start unless the config asks otherwise (an ablation).
         gate_is_zero = all(

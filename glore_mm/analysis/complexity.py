@@ -20,7 +20,7 @@ from mmengine.analysis.jit_handles import bmm_flop_jit
 from mmengine.registry import MODELS
 
 from glore_mm.models.insertion import GloReInsertionMixin
-from glore_mm.models.layers.glore import _GloReNd
+from glore_mm.models.layers.glore import GloReNd
 from glore_mm.utils import quiet_mmengine_logger
 
 
@@ -52,7 +52,7 @@ def glore_units_of(model: nn.Module) -> Dict[str, nn.Module]:
     return {
         name: module
         for name, module in model.named_modules()
-        if isinstance(module, _GloReNd)
+        if isinstance(module, GloReNd)
     }
 
 
@@ -111,7 +111,7 @@ def remove_units(model_cfg: Dict) -> Tuple[Dict, List[str]]:
             return registry.get(type_name)
 
     def is_unit(cls: Optional[type]) -> bool:
-        return isinstance(cls, type) and issubclass(cls, _GloReNd)
+        return isinstance(cls, type) and issubclass(cls, GloReNd)
 
     def visit(node, path: str, scope: Optional[str]) -> None:
         if isinstance(node, list):

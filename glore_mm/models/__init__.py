@@ -1,7 +1,8 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
 from .insertion import GLORE_PRESETS, GloReInsertionMixin
-from .layers import GloRe2d, GloRe3d, GraphConv
+from .layers import GloRe2d, GloRe3d, GloReNd, GraphConv
 
 __all__ = [
-    'GloRe2d', 'GloRe3d', 'GraphConv', 'GloReInsertionMixin', 'GLORE_PRESETS'
+    'GloReNd', 'GloRe2d', 'GloRe3d', 'GraphConv', 'GloReInsertionMixin',
+    'GLORE_PRESETS'
 ]

@@ -24,7 +24,7 @@ from mmengine.registry import MODELS
 from torch import Tensor
 from torch.nn.modules.conv import _ConvNd
 
-from .layers.glore import _GloReNd
+from .layers.glore import GloReNd
 
 #: Name of a unit inside its residual block: ``layer3.1.glore``.
 UNIT_NAME = 'glore'
@@ -165,7 +165,7 @@ def _glore_hook(block: nn.Module, args: Tuple, output: Tensor) -> Tensor:
 
 def _unit_types(spatial_dims: int) -> List[str]:
     """Names of the GloRe unit classes of ``spatial_dims`` dimensions."""
-    found, stack = [], [_GloReNd]
+    found, stack = [], [GloReNd]
     while stack:
         cls = stack.pop()
         stack.extend(cls.__subclasses__())

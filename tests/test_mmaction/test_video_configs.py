@@ -16,7 +16,7 @@ from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmengine.registry import DefaultScope
 
-from glore_mm.models.layers.glore import _GloReNd
+from glore_mm.models.layers.glore import GloReNd
 
 CONFIG_DIR = Path(__file__).parents[2] / 'configs' / 'mmaction'
 CONFIGS = sorted(CONFIG_DIR.glob('*.py'))
@@ -94,7 +94,7 @@ def test_config_builds_and_runs(path):
     with DefaultScope.overwrite_default_scope('mmaction'):
         model = MODELS.build(cfg.model)
     model.init_weights()
-    units = [m for m in model.modules() if isinstance(m, _GloReNd)]
+    units = [m for m in model.modules() if isinstance(m, GloReNd)]
     assert len(units) == 5
     assert all(
         torch.count_nonzero(p) == 0 for unit in units

@@ -60,7 +60,7 @@ from mmengine.visualization import LocalVisBackend, Visualizer
 from torch import Tensor, nn
 
 import glore_mm  # noqa: F401 (weights_only loading of MMEngine checkpoints)
-from glore_mm.models.layers.glore import _GloReNd
+from glore_mm.models.layers.glore import GloReNd
 
 VIDEO_SUFFIXES = ('.mp4', '.avi', '.mkv', '.mov', '.webm', '.m4v', '.mpg',
                   '.mpeg')
@@ -208,7 +208,7 @@ def find_units(
         model: nn.Module,
         names: Optional[Sequence[str]] = None,
         checkpoint_keys: Optional[Set[str]] = None
-) -> List[Tuple[str, _GloReNd]]:
+) -> List[Tuple[str, GloReNd]]:
     """The ``(name, unit)`` pairs of the model's GloRe units.
 
     Args:
@@ -224,7 +224,7 @@ def find_units(
             the checkpoint lacks a unit's weights.
     """
     units = [(name, module) for name, module in model.named_modules()
-             if isinstance(module, _GloReNd)]
+             if isinstance(module, GloReNd)]
     if not units:
         children = ', '.join(f'{name} ({type(child).__name__})'
                              for name, child in model.named_children())
@@ -307,7 +307,7 @@ def load_input(cfg: Config, path: str, model: nn.Module) -> Dict:
     return dict(data=pseudo_collate([packed]), rgb=rgb)
 
 
-def capture_projections(model: nn.Module, units: List[Tuple[str, _GloReNd]],
+def capture_projections(model: nn.Module, units: List[Tuple[str, GloReNd]],
                         data: Dict) -> Tuple[Dict[str, Tensor], Tensor]:
     """Run the model on ``data``; return every unit's B and the inputs.
 
@@ -324,7 +324,7 @@ def capture_projections(model: nn.Module, units: List[Tuple[str, _GloReNd]],
 
     def hook(name: str):
 
-        def pre_hook(unit: _GloReNd, args: Tuple) -> None:
+        def pre_hook(unit: GloReNd, args: Tuple) -> None:
             if name not in projections:
                 projections[name] = unit.conv_proj(args[0]).float().cpu()
 

@@ -1,4 +1,4 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
-from .glore import GloRe2d, GloRe3d, GraphConv
+from .glore import GloRe2d, GloRe3d, GloReNd, GraphConv
 
-__all__ = ['GloRe2d', 'GloRe3d', 'GraphConv']
+__all__ = ['GloReNd', 'GloRe2d', 'GloRe3d', 'GraphConv']

@@ -74,7 +74,7 @@ def _is_pointwise(conv: nn.Module) -> bool:
     """Whether ``conv`` is torch's plain 1x1 conv, a linear map of channels.
 
     Only then may the unit apply its weight in another order than the
-    module would (see :meth:`_GloReNd.forward`). Other convs (deformable,
+    module would (see :meth:`GloReNd.forward`). Other convs (deformable,
     weight-standardised, strided...) run as modules.
     """
     return (type(conv) in (nn.Conv2d, nn.Conv3d)
@@ -270,7 +270,7 @@ class GraphConv(nn.Module):
         return _mix_channels(self.conv_state.weight, hidden)
 
 
-class _GloReNd(nn.Module):
+class GloReNd(nn.Module):
     """Global Reasoning unit, dimension-agnostic base of GloRe2d/GloRe3d.
 
     Proposed in `Graph-Based Global Reasoning Networks
@@ -547,10 +547,10 @@ class _GloReNd(nn.Module):
 
 
 @MODELS.register_module()
-class GloRe2d(_GloReNd):
+class GloRe2d(GloReNd):
     """Global Reasoning unit for 2D feature maps ``[N, C, H, W]``.
 
-    See :class:`_GloReNd` for the arguments.
+    See :class:`GloReNd` for the arguments.
     """
 
     spatial_dims = 2
@@ -559,11 +559,11 @@ class GloRe2d(_GloReNd):
 
 
 @MODELS.register_module()
-class GloRe3d(_GloReNd):
+class GloRe3d(GloReNd):
     """Global Reasoning unit for video feature maps ``[N, C, T, H, W]``.
 
     Reasons over space-time: every position of every frame is projected
-    onto the same nodes. See :class:`_GloReNd` for the arguments.
+    onto the same nodes. See :class:`GloReNd` for the arguments.
     """
 
     spatial_dims = 3
