@@ -2,14 +2,14 @@
 """Use trained models: segment or classify images, recognise actions in
 videos, with the inferencers of mmseg, mmpretrain and mmaction."""
 from .inference import (IMAGE_LIBRARIES, VIDEO_LIBRARIES, SegmentationFiles,
-                        TopK, atomic_output, build_inferencer, classify_images,
+                        TopK, build_inferencer, classify_images,
                         config_library, format_result, import_custom_modules,
                         infer_images, infer_videos, list_inputs, load_config,
                         recognize_videos, segment_images, segmentation_outputs)
 
 __all__ = [
     'IMAGE_LIBRARIES', 'VIDEO_LIBRARIES', 'SegmentationFiles', 'TopK',
-    'atomic_output', 'build_inferencer', 'classify_images', 'config_library',
+    'build_inferencer', 'classify_images', 'config_library',
     'import_custom_modules', 'format_result', 'infer_images', 'infer_videos',
     'list_inputs', 'load_config', 'recognize_videos', 'segment_images',
     'segmentation_outputs'

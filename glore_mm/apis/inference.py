@@ -14,7 +14,6 @@ import copy
 import os
 import os.path as osp
 import sys
-import tempfile
 from contextlib import contextmanager
 from typing import (Any, Dict, Iterator, List, NamedTuple, Optional, Sequence,
                     Tuple, Union)
@@ -26,6 +25,8 @@ from mmengine.fileio import dump, list_from_file
 from mmengine.model import revert_sync_batchnorm
 from mmengine.utils import import_modules_from_strings, track_iter_progress
 from PIL import Image
+
+from glore_mm.utils.fileio import atomic_output
 
 #: Model types of each library's configs, for configs without a
 #: ``default_scope``.
@@ -236,37 +237,6 @@ def list_inputs(path: str, suffixes: Sequence[str]) -> List[str]:
         raise ValueError(f'input folder {path!r} has no file ending in '
                          f'{list(suffixes)}')
     return [osp.join(path, name) for name in names]
-
-
-@contextmanager
-def atomic_output(path: str) -> Iterator[str]:
-    """A temporary file beside ``path``, renamed to ``path`` on success.
-
-    The temporary file keeps ``path``'s suffix, for writers that choose the
-    format by it. If the body raises, it is removed and ``path`` is left as
-    it was.
-
-    Args:
-        path (str): The file to write.
-
-    Yields:
-        str: The temporary file to write to.
-    """
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    stem, suffix = osp.splitext(osp.basename(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{stem}.', suffix=suffix)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        yield tmp
-        # mkstemp creates the file for its owner only
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
 
 
 def save_png(array: np.ndarray, path: str) -> None:

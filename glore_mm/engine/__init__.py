@@ -7,8 +7,7 @@ Importing this package registers ``TestProgressBarHook``,
 ``HOOKS``, ``CPUDistributedDataParallel`` in its root ``MODEL_WRAPPERS``
 and the ``'atomic_local'`` file backend.
 """
-from .checkpoint_hooks import (AtomicCheckpointHook, AtomicLocalBackend,
-                               atomic_write, remove_partial_files)
+from .checkpoint_hooks import AtomicCheckpointHook, AtomicLocalBackend
 from .distributed import (CPUDistributedDataParallel, cpu_model_wrapper_cfg,
                           finish_distributed, setup_cpu_distributed)
 from .hooks import TestProgressBarHook
@@ -17,8 +16,8 @@ from .random_states import (RandomStateHook, gather_random_states,
 
 __all__ = [
     'AtomicCheckpointHook', 'AtomicLocalBackend', 'CPUDistributedDataParallel',
-    'RandomStateHook', 'TestProgressBarHook', 'atomic_write',
+    'RandomStateHook', 'TestProgressBarHook',
     'cpu_model_wrapper_cfg', 'finish_distributed', 'gather_random_states',
-    'get_random_states', 'remove_partial_files', 'set_random_states',
+    'get_random_states', 'set_random_states',
     'setup_cpu_distributed'
 ]

@@ -15,9 +15,8 @@ are in place.
 import logging
 import os
 import os.path as osp
-import re
 from collections import deque
-from typing import List, Optional, Union
+from typing import Optional, Union
 
 from mmengine.dist import is_main_process
 from mmengine.fileio import LocalBackend, get_file_backend, register_backend
@@ -25,83 +24,16 @@ from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
 from mmengine.registry import HOOKS
 
+from glore_mm.utils.fileio import atomic_write, remove_partial_files
+
 # Name of the file backend that writes through atomic_write.
 ATOMIC_BACKEND = 'atomic_local'
 # The file in the work_dir naming the latest checkpoint (MMEngine's name).
 LAST_CHECKPOINT = 'last_checkpoint'
-# Temporary files are named '.<final name>.<pid>.partial'.
-PARTIAL_SUFFIX = '.partial'
-_PARTIAL_NAME = re.compile(r'^\..+\.\d+' + re.escape(PARTIAL_SUFFIX) + '$')
 # Hook method AtomicCheckpointHook calls on every rank, with the ``meta``
 # dict of the checkpoint about to be written, before rank 0 writes it (the
 # ``before_save_checkpoint`` hooks run on rank 0 only).
 COLLECT_META_EVENT = 'collect_checkpoint_meta'
-
-
-def _fsync_dir(dirname: str) -> None:
-    """Flush a folder's entries (a rename) to disk, where POSIX allows."""
-    if not hasattr(os, 'O_DIRECTORY'):
-        return
-    fd = os.open(dirname, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write(data: Union[bytes, str],
-                 filepath: Union[str, os.PathLike]) -> None:
-    """Write ``data`` to ``filepath`` so that it is all there or not there.
-
-    The data goes to ``.<name>.<pid>.partial`` in the same folder, is
-    flushed to disk with ``fsync`` and renamed over ``filepath`` with
-    ``os.replace``, which replaces the old file in one step. Killed at any
-    point, the process leaves either the old ``filepath`` or the new one,
-    and at most a ``.partial`` file besides.
-
-    Args:
-        data (bytes | str): What to write; a str is written as UTF-8.
-        filepath (str | os.PathLike): The file to write; its folder is
-            created if needed.
-    """
-    if isinstance(data, str):
-        data = data.encode('utf-8')
-    filepath = os.fspath(filepath)
-    dirname = osp.dirname(osp.abspath(filepath))
-    os.makedirs(dirname, exist_ok=True)
-    partial = osp.join(
-        dirname, f'.{osp.basename(filepath)}.{os.getpid()}{PARTIAL_SUFFIX}')
-    try:
-        with open(partial, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(partial, filepath)
-    except BaseException:
-        if osp.lexists(partial):
-            os.remove(partial)
-        raise
-    _fsync_dir(dirname)
-
-
-def remove_partial_files(dirname: str) -> List[str]:
-    """Delete the ``.partial`` files that interrupted writes left.
-
-    Args:
-        dirname (str): The folder to clean; a missing folder is fine.
-
-    Returns:
-        list[str]: The deleted files.
-    """
-    if not osp.isdir(dirname):
-        return []
-    removed = []
-    for name in sorted(os.listdir(dirname)):
-        path = osp.join(dirname, name)
-        if _PARTIAL_NAME.match(name) and osp.isfile(path):
-            os.remove(path)
-            removed.append(path)
-    return removed
 
 
 @register_backend(ATOMIC_BACKEND)

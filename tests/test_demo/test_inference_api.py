@@ -6,9 +6,10 @@ import os
 import pytest
 from mmengine.config import Config
 
-from glore_mm.apis import (atomic_output, config_library, list_inputs,
+from glore_mm.apis import (config_library, list_inputs,
                            segmentation_outputs)
 from glore_mm.apis.inference import top_k, video_outputs
+from glore_mm.utils.fileio import atomic_output
 
 
 @pytest.mark.parametrize('cfg, library', [

@@ -13,8 +13,8 @@ import pytest
 import torch
 from toy_training import toy_config, train
 
-from glore_mm.engine import atomic_write, remove_partial_files
-from glore_mm.engine.checkpoint_hooks import PARTIAL_SUFFIX
+from glore_mm.utils.fileio import (PARTIAL_SUFFIX, atomic_write,
+                                   remove_partial_files)
 from glore_mm.utils import allow_mmengine_checkpoints
 
 HERE = Path(__file__).resolve().parent
