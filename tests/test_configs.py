@@ -49,6 +49,15 @@ FORWARDS = {
     'mmaction': _recognition,
 }
 
+# The one module per library that registers everything its configs may name
+# (it imports glore_mm, which registers the units): every config spells its
+# custom_imports with it.
+CUSTOM_IMPORTS = {
+    'mmpretrain': 'glore_mm.mmpretrain',
+    'mmseg': 'glore_mm.mmseg',
+    'mmaction': 'glore_mm.mmaction',
+}
+
 
 def _offline(node):
     """Switch pretrained weights off: ``pretrained`` keys that name a file
@@ -84,6 +93,10 @@ def test_config_builds_and_runs(path):
         pytest.fail(f'{path.name}: no forward recipe for default_scope '
                     f'{scope!r}; known: {sorted(FORWARDS)}. Add one to '
                     f'FORWARDS in tests/test_configs.py')
+    custom_imports = cfg.get('custom_imports', None)
+    if custom_imports is not None or 'glore' in path.name:
+        assert custom_imports.imports[0] == CUSTOM_IMPORTS[scope]
+        assert custom_imports.allow_failed_imports is False
     _offline(cfg.model)
     torch.manual_seed(0)
     with DefaultScope.overwrite_default_scope(scope):

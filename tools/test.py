@@ -10,35 +10,15 @@ Examples:
 import argparse
 
 from glore_mm.engine import finish_distributed
-from glore_mm.engine.cli import (add_progress_bar, add_runner_args,
-                                 build_runner, drop_training, enable_tta,
-                                 enable_visualization, load_config,
-                                 parse_runner_args, set_test_output)
+from glore_mm.engine.arguments import build_test_parser, parse_runner_args
+from glore_mm.engine.runner_setup import (add_progress_bar, build_runner,
+                                          drop_training, enable_tta,
+                                          enable_visualization, load_config,
+                                          set_test_output)
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
-    parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument(
-        '--out',
-        help='where to keep the predictions: a .pkl/.pickle file (any '
-        'config), or a directory of prediction PNGs (mmseg configs)')
-    parser.add_argument(
-        '--show', action='store_true', help='show prediction results')
-    parser.add_argument(
-        '--show-dir',
-        help='directory where painted images will be saved; needs '
-        'default_hooks.visualization in the config')
-    parser.add_argument(
-        '--wait-time', type=float, default=2, help='the interval of show (s)')
-    parser.add_argument(
-        '--tta',
-        action='store_true',
-        help='test time augmentation with the config\'s tta_pipeline and '
-        'tta_model')
-    add_runner_args(parser)
-    return parse_runner_args(parser)
+    return parse_runner_args(build_test_parser())
 
 
 def main() -> None:

@@ -10,30 +10,15 @@ Examples:
 import argparse
 
 from glore_mm.engine import finish_distributed
-from glore_mm.engine.cli import (add_progress_bar, add_random_state_hook,
-                                 add_runner_args, build_runner, enable_amp,
-                                 load_config, parse_runner_args, set_resume,
-                                 use_atomic_checkpoints)
+from glore_mm.engine.arguments import build_train_parser, parse_runner_args
+from glore_mm.engine.runner_setup import (add_progress_bar,
+                                          add_random_state_hook, build_runner,
+                                          enable_amp, load_config, set_resume,
+                                          use_atomic_checkpoints)
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Train a model')
-    parser.add_argument('config', help='train config file path')
-    parser.add_argument(
-        '--resume',
-        nargs='?',
-        const='auto',
-        default=None,
-        metavar='CHECKPOINT',
-        help='resume from the latest checkpoint in the work_dir, or from '
-        'CHECKPOINT if given (put it after the config)')
-    parser.add_argument(
-        '--amp',
-        action='store_true',
-        default=False,
-        help='enable automatic-mixed-precision training')
-    add_runner_args(parser)
-    return parse_runner_args(parser)
+    return parse_runner_args(build_train_parser())
 
 
 def main() -> None:

@@ -1,19 +1,14 @@
 # c2d_r101-glore_8xb32-8x8x1-100e_kinetics400-rgb.py tested as mmaction tests
-# its C2D: 10 clips x 3 crops of 224 at short side 224, scores averaged.
-_base_ = ['./c2d_r101-glore_8xb32-8x8x1-100e_kinetics400-rgb.py']
-
-test_pipeline = [
-    dict(type='DecordInit', io_backend='disk'),
-    dict(
-        type='SampleFrames',
-        clip_len=8,
-        frame_interval=8,
-        num_clips=10,
-        test_mode=True),
-    dict(type='DecordDecode'),
-    dict(type='Resize', scale=(-1, 224)),
-    dict(type='ThreeCrop', crop_size=224),
-    dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs')
+# its C2D: the 30-view test of
+# c2d_r50-glore_8xb32-8x8x1-100e_kinetics400-rgb_test-10clip-3crop.py (10
+# clips x 3 crops of 224 at short side 224, scores averaged) with the
+# ResNet-101 of c2d_r101-glore_8xb32-8x8x1-100e_kinetics400-rgb.py.
+_base_ = [
+    './c2d_r50-glore_8xb32-8x8x1-100e_kinetics400-rgb_test-10clip-3crop.py'
 ]
-test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+
+model = dict(
+    backbone=dict(
+        depth=101,
+        pretrained=('https://download.pytorch.org/'
+                    'models/resnet101-cd907fc2.pth')))

@@ -23,9 +23,8 @@ model = dict(
         glore_units='paper',
         glore_cfg=dict(type='GloRe3d')))
 
-file_client_args = dict(io_backend='disk')
 train_pipeline = [
-    dict(type='DecordInit', **file_client_args),
+    dict(type='DecordInit', **_base_.file_client_args),
     dict(type='SampleFrames', clip_len=8, frame_interval=8, num_clips=1),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, 256)),
@@ -42,7 +41,7 @@ train_pipeline = [
 ]
 # The paper's test: 1 clip x 1 crop, 224 center crop at short side 256.
 val_pipeline = [
-    dict(type='DecordInit', **file_client_args),
+    dict(type='DecordInit', **_base_.file_client_args),
     dict(
         type='SampleFrames',
         clip_len=8,

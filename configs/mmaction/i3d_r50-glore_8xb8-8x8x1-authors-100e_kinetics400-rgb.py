@@ -23,8 +23,9 @@ train_pipeline = [
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs')
 ]
-# 8 GPUs x 8 clips: the authors' batch of 64 (train_kinetics.py line 55).
-train_dataloader = dict(batch_size=8, dataset=dict(pipeline=train_pipeline))
+# 8 GPUs x the base's 8 clips: the authors' batch of 64 (train_kinetics.py
+# line 55).
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 
 # SGD with Nesterov momentum 0.9, lr 0.05 for the batch of 64, weight decay
 # 1e-4 on everything but biases (train_kinetics.py line 57, train_model.py
@@ -65,8 +66,8 @@ param_scheduler = [
         milestones=[45, 65, 85],
         gamma=0.1)
 ]
-# The authors' scheduler counts steps for a batch of 64.
-auto_scale_lr = dict(enable=False, base_batch_size=64)
+# The authors' scheduler counts steps for a batch of 64: the base's
+# auto_scale_lr (off, base_batch_size=64) stays.
 
 # Precise BN after every epoch (train_kinetics.py line 51): mmpretrain's
 # hook re-estimates the BN statistics on 6400 training clips, the 100

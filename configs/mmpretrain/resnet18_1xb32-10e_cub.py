@@ -27,4 +27,4 @@ test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=32)
 default_hooks = dict(
     logger=dict(interval=20),
-    checkpoint=dict(interval=1, max_keep_ckpts=1, save_best='auto'))
+    checkpoint=dict(max_keep_ckpts=1, save_best='auto'))

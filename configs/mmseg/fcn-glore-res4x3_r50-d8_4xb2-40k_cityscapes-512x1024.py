@@ -5,8 +5,7 @@
 # starts as the identity. Whole-image inference sees 4x the positions of a
 # 512x1024 crop, hence normalize=True.
 _base_ = 'mmseg::fcn/fcn_r50-d8_4xb2-40k_cityscapes-512x1024.py'
-custom_imports = dict(
-    imports=['glore_mm.mmseg.backbones'], allow_failed_imports=False)
+custom_imports = dict(imports=['glore_mm.mmseg'], allow_failed_imports=False)
 model = dict(
     backbone=dict(
         type='GloReResNetV1c',

@@ -5,7 +5,7 @@
 # crop, hence normalize=True. The pretrained ResNet loads with only the
 # units' keys missing; each unit starts as the identity.
 _base_ = 'mmseg::fcn/fcn_r50-d8_4xb2-40k_cityscapes-512x1024.py'
-custom_imports = dict(imports=['glore_mm'], allow_failed_imports=False)
+custom_imports = dict(imports=['glore_mm.mmseg'], allow_failed_imports=False)
 model = dict(
     backbone=dict(plugins=[
         dict(

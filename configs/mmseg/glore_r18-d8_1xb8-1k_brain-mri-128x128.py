@@ -13,7 +13,6 @@ custom_imports = dict(imports=['glore_mm.mmseg'], allow_failed_imports=False)
 dataset_type = 'BrainMRIDataset'
 data_root = 'data/brain_mri'
 crop_size = (128, 128)
-norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     pretrained=None,
     data_preprocessor=dict(

@@ -1,8 +1,10 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
 """What every report of a measurement shows: tables and the machine."""
 import os
+import os.path as osp
 import platform
-from typing import Dict, Iterable, Sequence
+import sys
+from typing import Dict, Iterable, Optional, Sequence
 
 import torch
 
@@ -83,3 +85,24 @@ def machine_info(device: str = 'cpu') -> Dict[str, str]:
         info['gpu'] = torch.cuda.get_device_name()
     info['load average'] = load_average()
     return info
+
+
+def machine_line(info: Dict[str, str]) -> str:
+    """``Machine: cpu X, cores N, ...``: :func:`machine_info` on one line."""
+    return 'Machine: ' + ', '.join(f'{k} {v}' for k, v in info.items())
+
+
+def command_line(script: str, argv: Optional[Sequence[str]] = None) -> str:
+    """The command that ran ``script``, for its report.
+
+    Args:
+        script (str): The script's file (a tool's ``__file__``), written
+            relative to the working directory.
+        argv (Sequence[str], optional): Its arguments. Defaults to None:
+            ``sys.argv[1:]``.
+
+    Returns:
+        str: ``python <script> <arguments>``.
+    """
+    args = sys.argv[1:] if argv is None else list(argv)
+    return 'python ' + ' '.join([osp.relpath(script)] + args)

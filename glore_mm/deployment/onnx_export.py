@@ -9,11 +9,11 @@ traces it with ``torch.onnx.export``, checks the file with
 reads back what the graph takes, gives and is made of.
 
 A GloRe unit takes its matrix products in the order that costs less for the
-number of positions it sees (``_nodes_first`` in
-:mod:`glore_mm.models.layers.glore`). Both exporters record the order of
-the example input's size, so the graph has one order for every size: the
-same function, with other rounding at sizes where the unit would have
-chosen the other order. :mod:`glore_mm.deployment.verify` checks one such
+number of positions it sees (``nodes_first`` in
+:mod:`glore_mm.models.layers.glore_products`). Both exporters record the
+order of the example input's size, so the graph has one order for every
+size: the same function, with other rounding at sizes where the unit would
+have chosen the other order. :mod:`glore_mm.deployment.verify` checks one such
 size. The unit's ``1/L`` factor (``normalize=True``) is computed from the
 input's shape in the graph, so it follows the input size.
 """

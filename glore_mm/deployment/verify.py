@@ -7,11 +7,12 @@ export size and at two other sizes, and their outputs are compared as
 
 One of the other sizes is chosen so that a GloRe unit of the model takes
 its matrix products in the other order than at the export size (the
-unit's own rule, ``_nodes_first`` of :mod:`glore_mm.models.layers.glore`,
-applied to the number of positions each unit sees): the exported graph
-keeps the export size's order for every size, which computes the same
-function, and the check measures that it does. The third size changes the
-batch, the height and width (and the clip length) otherwise.
+unit's own rule, ``nodes_first`` of
+:mod:`glore_mm.models.layers.glore_products`, applied to the number of
+positions each unit sees): the exported graph keeps the export size's order
+for every size, which computes the same function, and the check measures
+that it does. The third size changes the batch, the height and width (and
+the clip length) otherwise.
 
 While PyTorch runs, each unit's input size, product order and the size of
 its residual branch (``|unit(x) - x| / |x|``) are recorded: a unit whose
@@ -27,7 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from glore_mm.models import GloRe2d, GloRe3d
-from glore_mm.models.layers.glore import _nodes_first
+from glore_mm.models.layers.glore_products import nodes_first
 from .runtime import run_ort
 from .wrappers import ExportSpec
 
@@ -105,8 +106,8 @@ def product_order(unit: nn.Module, x: Tensor) -> Optional[bool]:
     """
     if not unit.pointwise:
         return None
-    return _nodes_first(x.shape[1], unit.num_state, unit.num_node,
-                        math.prod(x.shape[2:]))
+    return nodes_first(x.shape[1], unit.num_state, unit.num_node,
+                       math.prod(x.shape[2:]))
 
 
 def nodes_first_threshold(channels: int, num_state: int,
@@ -119,7 +120,7 @@ def nodes_first_threshold(channels: int, num_state: int,
     """
 
     def holds(length: int) -> bool:
-        return _nodes_first(channels, num_state, num_node, length)
+        return nodes_first(channels, num_state, num_node, length)
 
     if holds(1):
         return 1

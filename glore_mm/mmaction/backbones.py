@@ -1,15 +1,34 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
-from typing import Dict, Optional, Tuple
+from functools import partial
+from typing import Dict, Optional, Tuple, Union
 
 from mmaction.models.backbones import C2D, ResNet3d
 from mmaction.registry import MODELS
-from mmengine.registry import MODELS as ROOT_MODELS
 from torch import Tensor, nn
 
 from glore_mm.models.insertion import UNIT_NAME, GloReInsertionMixin
 
 # 2-D batch norms and their 3-D counterparts, for 3-D units in C2D.
 _NORMS_3D = {'BN': 'BN3d', 'BN2d': 'BN3d', 'BatchNorm2d': 'BN3d'}
+
+
+def _apply_unit_to_frames(block: nn.Module, args: Tuple, output: Tensor,
+                          num_clips: int) -> Tensor:
+    """Forward hook of a C2D block: its frames through its unit.
+
+    A 3-D unit reasons over each clip: the block's output ``[N*T, C, H, W]``
+    is folded into ``N = num_clips`` clips ``[N, C, T, H, W]`` and unfolded
+    after. ``num_clips`` is a size of the backbone's input, so it stays a
+    size of the graph when the backbone is traced. A 2-D unit reasons per
+    frame.
+    """
+    unit = getattr(block, UNIT_NAME)
+    if getattr(unit, 'spatial_dims', None) == 2:
+        return unit(output)
+    # [N, C, T, H, W]
+    clips = output.reshape(num_clips, -1, *output.shape[1:]).transpose(1, 2)
+    # [N*T, C, H, W], frames of a clip consecutive as C2D has them
+    return unit(clips).transpose(1, 2).flatten(0, 1)
 
 
 @MODELS.register_module()
@@ -34,7 +53,7 @@ class GloReResNet3d(GloReInsertionMixin, ResNet3d):
         ...                 glore_units='paper')
     """
 
-    glore_spatial_dims = 3
+    glore_unit_dims = (3, )
     default_glore_type = 'GloRe3d'
 
 
@@ -60,53 +79,40 @@ class GloReC2D(GloReInsertionMixin, C2D):
         ...                  glore_cfg=dict(type='GloRe2d'))
     """
 
-    glore_spatial_dims = 3
+    # 3-D units over the clip, 2-D units per frame
+    glore_unit_dims = (3, 2)
     default_glore_type = 'GloRe3d'
-
-    def _check_glore_cfg(self, glore_cfg: Optional[Dict]) -> Tuple[type, Dict]:
-        """Accept 3-D units (over the clip) and 2-D units (per frame)."""
-        unit_type = None
-        if isinstance(glore_cfg, dict):
-            unit_type = glore_cfg.get('type')
-        if isinstance(unit_type, str):
-            with ROOT_MODELS.switch_scope_and_registry(None) as registry:
-                unit_type = registry.get(unit_type)
-        if getattr(unit_type, 'spatial_dims', None) == 2:
-            # an instance attribute: this backbone's blocks, per frame
-            self.glore_spatial_dims = 2
-        return super()._check_glore_cfg(glore_cfg)
+    # the forward applies the units: it knows the number of clips
+    glore_hooks_blocks = False
 
     def glore_norm_cfg(self, unit_cls: type) -> Optional[Dict]:
         """The backbone's norm config, in 3-D for a 3-D unit."""
         norm_cfg = super().glore_norm_cfg(unit_cls)
-        if self.glore_spatial_dims == 3 and isinstance(norm_cfg, dict):
+        if (getattr(unit_cls, 'spatial_dims', None) != 2
+                and isinstance(norm_cfg, dict)):
             norm_type = norm_cfg.get('type')
             norm_type = _NORMS_3D.get(norm_type, norm_type)
             norm_cfg = {**norm_cfg, 'type': norm_type}
         return norm_cfg
 
-    def glore_forward_hook(self, block: nn.Module, args: Tuple,
-                           output: Tensor) -> Tensor:
-        """A block's output ``[N*T, C, H, W]`` through its unit.
-
-        A bound method: it reads the number of clips ``N`` that
-        :meth:`forward` recorded (deep copies of the backbone bind their
-        copies of the hook to themselves).
-        """
-        unit = getattr(block, UNIT_NAME)
-        if self.glore_spatial_dims == 2:
-            return unit(output)
-        # [N, C, T, H, W]
-        clips = output.unflatten(0, (self.glore_num_clips, -1)).transpose(1, 2)
-        # [N*T, C, H, W], frames of a clip consecutive as C2D has them
-        return unit(clips).transpose(1, 2).flatten(0, 1)
-
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor) -> Union[Tensor, Tuple[Tensor, ...]]:
         """Extract features of clips ``x`` [N, C, T, H, W].
+
+        C2D's forward, with each unit applied to its block's output by a
+        hook that lives for this call and knows the number of clips (as
+        C2D's forward keeps it in a closure). The hooks run before any
+        other forward hook of the blocks, so those see the units' output.
 
         Returns:
             Tensor | tuple[Tensor]: C2D's features, ``[N, C', T', H', W']``.
         """
-        #: Number of clips of the running forward, read by the units' hook.
-        self.glore_num_clips = x.shape[0]
-        return super().forward(x)
+        hook = partial(_apply_unit_to_frames, num_clips=x.shape[0])
+        handles = [
+            block.register_forward_hook(hook, prepend=True)
+            for block in self.glore_blocks()
+        ]
+        try:
+            return super().forward(x)
+        finally:
+            for handle in handles:
+                handle.remove()

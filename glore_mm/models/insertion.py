@@ -154,7 +154,7 @@ def check_placement(placement: Dict[str, Sequence[int]],
     return result
 
 
-def _glore_hook(block: nn.Module, args: Tuple, output: Tensor) -> Tensor:
+def _apply_unit(block: nn.Module, args: Tuple, output: Tensor) -> Tensor:
     """Forward hook of a residual block: its output through its unit.
 
     A module-level function reading the unit from the block it is called
@@ -163,13 +163,13 @@ def _glore_hook(block: nn.Module, args: Tuple, output: Tensor) -> Tensor:
     return getattr(block, UNIT_NAME)(output)
 
 
-def _unit_types(spatial_dims: int) -> List[str]:
-    """Names of the GloRe unit classes of ``spatial_dims`` dimensions."""
+def _unit_types(spatial_dims: Sequence[int]) -> List[str]:
+    """Names of the GloRe unit classes of any of ``spatial_dims``."""
     found, stack = [], [GloReNd]
     while stack:
         cls = stack.pop()
         stack.extend(cls.__subclasses__())
-        if cls.spatial_dims == spatial_dims:
+        if cls.spatial_dims in spatial_dims:
             found.append(cls.__name__)
     return sorted(found)
 
@@ -229,15 +229,15 @@ class GloReInsertionMixin:
 
         @MODELS.register_module()
         class GloReResNet3d(GloReInsertionMixin, ResNet3d):  # I3D
-            glore_spatial_dims = 3
+            glore_unit_dims = (3, )
             default_glore_type = 'GloRe3d'
 
     ``init_weights`` passes its arguments through (ResNet3d takes
     ``pretrained``). Backbones whose blocks do not see the unit's layout
-    override :attr:`glore_forward_hook` and :meth:`glore_norm_cfg`: mmaction's
-    C2D runs its blocks on ``[N*T, C, H, W]``, and ``glore_mm.mmaction``'s
-    ``GloReC2D`` folds that back into ``[N, C, T, H, W]`` for a GloRe3d over
-    the clip.
+    turn :attr:`glore_hooks_blocks` off, apply the units in their forward
+    and override :meth:`glore_norm_cfg`: mmaction's C2D runs its blocks on
+    ``[N*T, C, H, W]``, and ``glore_mm.mmaction``'s ``GloReC2D`` folds that
+    back into ``[N, C, T, H, W]`` for a GloRe3d over the clip.
 
     Args:
         glore_units (str | dict): Where units go: a dict mapping residual
@@ -254,14 +254,15 @@ class GloReInsertionMixin:
         *args, **kwargs: Arguments of the upstream backbone.
     """
 
-    #: Spatial dimensions of the blocks' outputs: 2 for [N, C, H, W].
-    glore_spatial_dims: int = 2
+    #: Spatial dimensions of the units the blocks take: (2, ) for blocks
+    #: that output [N, C, H, W].
+    glore_unit_dims: Tuple[int, ...] = (2, )
     #: Unit type used when ``glore_cfg`` names none.
     default_glore_type: str = 'GloRe2d'
-    #: Forward hook ``(block, args, output) -> output`` that applies a
-    #: block's unit; override it where blocks output another layout than
-    #: the unit takes.
-    glore_forward_hook = staticmethod(_glore_hook)
+    #: Whether each unit is applied to its block's output by a forward hook
+    #: on the block, registered with the unit. Off where the backbone's
+    #: forward applies the units itself.
+    glore_hooks_blocks: bool = True
 
     def __init__(self,
                  *args,
@@ -285,7 +286,7 @@ class GloReInsertionMixin:
                 f'arguments of {plain.__name__}: {_init_args(plain)}') from err
         self.glore_units = self._resolve_glore_units(glore_units)
         self.glore_cfg = unit_cfg
-        for block in self._glore_blocks():
+        for block in self.glore_blocks():
             self._insert_unit(block, unit_cls, unit_cfg)
         # The upstream __init__ froze its stages before the units existed.
         if callable(getattr(self, '_freeze_stages', None)):
@@ -312,7 +313,8 @@ class GloReInsertionMixin:
                 f'{name}: glore_cfg must not set in_channels (got '
                 f"{cfg['in_channels']!r}); it is filled in with each block's "
                 f'output channels')
-        allowed_types = _unit_types(self.glore_spatial_dims)
+        allowed_dims = self.glore_unit_dims
+        allowed_types = _unit_types(allowed_dims)
         unit_type = cfg.pop('type')
         if isinstance(unit_type, str):
             with MODELS.switch_scope_and_registry(None) as registry:
@@ -324,11 +326,12 @@ class GloReInsertionMixin:
         else:
             unit_cls = unit_type
         dims = getattr(unit_cls, 'spatial_dims', None)
-        if dims is not None and dims != self.glore_spatial_dims:
+        if dims is not None and dims not in allowed_dims:
+            maps = ' or '.join(f'{d}-D' for d in allowed_dims)
             raise ValueError(
                 f"{name}: glore_cfg['type']={unit_cls.__name__!r} is a "
                 f'{dims}-D unit, but the residual blocks of {name} output '
-                f'{self.glore_spatial_dims}-D maps; allowed: {allowed_types}')
+                f'{maps} maps; allowed: {allowed_types}')
         params = inspect.signature(unit_cls).parameters.values()
         if all(p.kind != p.VAR_KEYWORD for p in params):
             accepted = [p.name for p in params if p.name != 'in_channels']
@@ -399,7 +402,11 @@ class GloReInsertionMixin:
 
     def _insert_unit(self, block: nn.Module, unit_cls: type,
                      unit_cfg: Dict) -> None:
-        """Build a unit for ``block``, add it as its child and hook it."""
+        """Build a unit for ``block`` and add it as its child.
+
+        With :attr:`glore_hooks_blocks` on, a forward hook on ``block`` then
+        applies the unit to the block's output.
+        """
         if hasattr(block, UNIT_NAME):
             raise ValueError(f'{type(block).__name__} already has an '
                              f'attribute {UNIT_NAME!r}')
@@ -417,7 +424,8 @@ class GloReInsertionMixin:
             }
         unit = unit_cls(in_channels=self.glore_block_channels(block), **cfg)
         block.add_module(UNIT_NAME, unit)
-        block.register_forward_hook(self.glore_forward_hook)
+        if self.glore_hooks_blocks:
+            block.register_forward_hook(_apply_unit)
 
     def glore_norm_cfg(self, unit_cls: type) -> Optional[Dict]:
         """The backbone's norm config that a unit's gate norm follows.
@@ -433,7 +441,8 @@ class GloReInsertionMixin:
             for index in indices:
                 yield f'{layer}.{index}', getattr(self, layer)[index]
 
-    def _glore_blocks(self) -> List[nn.Module]:
+    def glore_blocks(self) -> List[nn.Module]:
+        """The residual blocks that have a unit, in forward order."""
         return [block for _, block in self._glore_sites()]
 
     def named_glore_units(self) -> Iterator[Tuple[str, nn.Module]]:
@@ -444,7 +453,7 @@ class GloReInsertionMixin:
     @contextmanager
     def _glore_units_detached(self) -> Iterator[None]:
         """Take the units out of the network for the duration."""
-        blocks = self._glore_blocks()
+        blocks = self.glore_blocks()
         units = [getattr(block, UNIT_NAME) for block in blocks]
         for block in blocks:
             delattr(block, UNIT_NAME)

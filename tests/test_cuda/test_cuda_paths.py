@@ -27,11 +27,11 @@ from typing import Dict, Iterator, List, NamedTuple, Optional
 import pytest
 import torch
 import torch.nn.functional as F
-from glore_reference import literal_glore, randomize_gate
 from tiny_imagenet import make_tiny_imagenet
 from tool_runner import REPO, TOOLS, free_port, log_text, run_tool, tool_env
 
 from glore_mm import GloRe2d, GloRe3d
+from glore_mm.analysis.reference import literal_glore, randomize_gate
 
 pytestmark = [
     pytest.mark.cuda,

@@ -2,11 +2,12 @@
 """ONNX export of GloRe models, checked against PyTorch in ONNX Runtime.
 
 The shrunk segmentation (GloRe head, ``normalize=True``), classification
-(GloReResNet, units in ``layer3``) and video (I3D with GloRe3d) configs are
-exported with random weights and open gates (random gate norms: a closed
-gate makes a unit the identity, and the check would not see it). ONNX
-Runtime must match PyTorch within 1e-4 (relative) at the export size, at a
-size where the units take their other product order, and at a third size.
+(GloReResNet, units in ``layer3``) and video (I3D with GloRe3d; C2D with
+GloRe3d over the clip) configs are exported with random weights and open
+gates (random gate norms: a closed gate makes a unit the identity, and the
+check would not see it). ONNX Runtime must match PyTorch within 1e-4
+(relative) at the export size, at a size where the units take their other
+product order, and at a third size.
 The segmentation model goes through the real tools: export with
 ``--verify``, the mIoU of a tiny Cityscapes-format tree through both
 runtimes, and the latency benchmark.
@@ -29,7 +30,7 @@ from glore_mm.deployment import (EXPORT_SPECS, RTOL, build_model, export_onnx,
                                  named_glore_units, nodes_first_threshold,
                                  summarize_onnx, verify_onnx, wrap_for_export)
 from glore_mm.deployment.verify import product_order
-from glore_mm.models.layers.glore import _nodes_first
+from glore_mm.models.layers.glore_products import nodes_first
 
 CONFIGS = REPO / 'tests' / 'data' / 'configs'
 SEG_CONFIG = CONFIGS / 'tiny_glore_fcn_cityscapes.py'
@@ -37,6 +38,9 @@ CLS_CONFIG = (
     CONFIGS / 'tiny_mmpretrain' / 'resnet50-glore-res4x3_1xb4-1e_tiny-in1k.py')
 VIDEO_CONFIG = (
     CONFIGS / 'tiny_mmaction' / 'i3d_r50-glore_1xb2-4x4x1-1e_tiny-kinetics400'
+    '-rgb.py')
+C2D_CONFIG = (
+    CONFIGS / 'tiny_mmaction' / 'c2d_r18-glore_1xb2-4x4x1-1e_tiny-kinetics400'
     '-rgb.py')
 EXPORT = TOOLS / 'deployment' / 'pytorch2onnx.py'
 INFER = TOOLS / 'deployment' / 'onnx_infer.py'
@@ -112,8 +116,11 @@ def _closed_output(model: nn.Module, module: nn.Module,
         (CLS_CONFIG, (64, 64), 3),
         # the paper's units in layer2 and layer3 of I3D, 4-frame clips
         (VIDEO_CONFIG, (4, 32, 32), 5),
+        # GloRe3d units over the clip after per-frame blocks of C2D: the
+        # frames are folded into clips with the input's batch
+        (C2D_CONFIG, (4, 32, 32), 2),
     ],
-    ids=['mmpretrain', 'mmaction'])
+    ids=['mmpretrain', 'mmaction', 'mmaction-c2d'])
 def test_export_matches_pytorch(tmp_path, config, size, num_units):
     cfg = Config.fromfile(config)
     model = build_model(cfg)
@@ -158,7 +165,7 @@ def test_nodes_first_threshold_is_the_units_rule():
                                           (64, 32, 16), (12, 1, 11)]:
         threshold = nodes_first_threshold(channels, num_state, num_node)
         orders = [
-            _nodes_first(channels, num_state, num_node, length)
+            nodes_first(channels, num_state, num_node, length)
             for length in range(1, 2000)
         ]
         if threshold is None:

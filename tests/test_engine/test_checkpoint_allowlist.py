@@ -2,21 +2,25 @@
 import io
 import pickle
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from mmengine.logging import HistoryBuffer, MessageHub
+from toy_training import toy_config, train
 
 from glore_mm.utils import (allow_mmengine_checkpoints,
                             mmengine_checkpoint_globals)
 
 
-def _roundtrip(obj):
+def _roundtrip(obj, weights_only: bool = True):
     buf = io.BytesIO()
     torch.save(obj, buf)
     buf.seek(0)
-    return torch.load(buf)  # weights_only=True, torch's default
+    return torch.load(buf, weights_only=weights_only)
 
 
 def _message_hub_state() -> dict:
@@ -97,3 +101,85 @@ def test_other_objects_are_refused(payload, message):
     allow_mmengine_checkpoints()
     with pytest.raises(pickle.UnpicklingError, match=message):
         _roundtrip({'meta': {'payload': payload}})
+
+
+# Pickles that ask the allowlisted ``getattr`` for anything but a statistics
+# method of the HistoryBuffer class: other objects, other attributes.
+GETATTR_PAYLOADS = {
+    'ndarray.max': (np.arange(3), 'max'),
+    'ndarray class.max': (np.ndarray, 'max'),
+    'HistoryBuffer.__reduce__': (HistoryBuffer, '__reduce__'),
+    'HistoryBuffer.update': (HistoryBuffer, 'update'),
+    'HistoryBuffer.statistics': (HistoryBuffer, 'statistics'),
+    'HistoryBuffer instance.max': (HistoryBuffer([1.0], [1]), 'max'),
+    'HistoryBuffer.__class__': (HistoryBuffer, '__class__'),
+}
+
+
+@pytest.mark.parametrize(
+    'target, name', GETATTR_PAYLOADS.values(), ids=list(GETATTR_PAYLOADS))
+def test_getattr_answers_only_history_buffer_statistics(target, name):
+    payload = {'meta': {'payload': _Call(getattr, target, name)}}
+    # The payload is live: a full unpickle calls getattr and returns the
+    # attribute.
+    unpickled = _roundtrip(payload, weights_only=False)['meta']['payload']
+    assert unpickled is not None and not isinstance(unpickled, _Call)
+    allow_mmengine_checkpoints()
+    with pytest.raises(
+            pickle.UnpicklingError,
+            match=rf"getattr\(.*, '{name}'\) is not allowed"):
+        _roundtrip(payload)
+
+
+@pytest.mark.parametrize('name', ['min', 'max', 'current', 'mean'])
+def test_getattr_answers_history_buffer_statistics(name):
+    allow_mmengine_checkpoints()
+    method = _roundtrip({'m': _Call(getattr, HistoryBuffer, name)})['m']
+    assert method is getattr(HistoryBuffer, name)
+
+
+@pytest.fixture(scope='module')
+def mmengine_checkpoint(tmp_path_factory) -> Path:
+    """A checkpoint of MMEngine's own CheckpointHook after 2 iterations,
+    validated once: its message hub holds losses, lr and the metric."""
+    work_dir = tmp_path_factory.mktemp('mmengine_checkpoint')
+    train(
+        toy_config(
+            work_dir,
+            length=2,
+            interval=2,
+            checkpoint=dict(type='CheckpointHook', interval=2)))
+    return work_dir / 'iter_2.pth'
+
+
+def test_real_mmengine_checkpoint_loads(mmengine_checkpoint):
+    allow_mmengine_checkpoints()
+    checkpoint = torch.load(mmengine_checkpoint)  # weights_only=True
+    assert checkpoint['meta']['iter'] == 2
+    hub = checkpoint['message_hub']
+    loss = hub['log_scalars']['train/loss']
+    assert isinstance(loss, HistoryBuffer) and len(loss.data[0]) == 2
+    assert np.isfinite(loss.mean())
+    assert {'state_dict', 'optimizer', 'param_schedulers'} <= set(checkpoint)
+
+
+def test_importing_glore_mm_installs_the_allowlist(mmengine_checkpoint):
+    """In a fresh interpreter, torch's default load refuses an MMEngine
+    checkpoint until glore_mm is imported."""
+    code = f"""
+import pickle, torch
+try:
+    torch.load({str(mmengine_checkpoint)!r})
+except pickle.UnpicklingError as error:
+    assert 'HistoryBuffer' in str(error), error
+else:
+    raise AssertionError('loaded without the allowlist')
+import glore_mm
+print(torch.load({str(mmengine_checkpoint)!r})['meta']['iter'])
+"""
+    result = subprocess.run([sys.executable, '-c', code],
+                            capture_output=True,
+                            text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ['2']

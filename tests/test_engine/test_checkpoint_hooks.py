@@ -15,7 +15,6 @@ from toy_training import toy_config, train
 
 from glore_mm.utils.fileio import (PARTIAL_SUFFIX, atomic_write,
                                    remove_partial_files)
-from glore_mm.utils import allow_mmengine_checkpoints
 
 HERE = Path(__file__).resolve().parent
 
@@ -37,7 +36,6 @@ def _files(work_dir: Path) -> List[str]:
 def _last_checkpoint_loads(work_dir: Path) -> Optional[int]:
     """The iteration of the checkpoint ``last_checkpoint`` names, or None
     if it names nothing loadable."""
-    allow_mmengine_checkpoints()
     try:
         last = (work_dir / 'last_checkpoint').read_text().strip()
         return torch.load(last)['meta']['iter']
@@ -47,7 +45,6 @@ def _last_checkpoint_loads(work_dir: Path) -> Optional[int]:
 
 def _truncated(work_dir: Path) -> List[str]:
     """Checkpoints with their final name that do not load."""
-    allow_mmengine_checkpoints()
     broken = []
     for path in sorted(work_dir.glob('*.pth')):
         try:
@@ -73,7 +70,6 @@ def test_same_files_as_checkpoint_hook(tmp_path, max_keep):
         train(
             toy_config(work_dir, length=8, interval=2, checkpoint=checkpoint))
         last = (work_dir / 'last_checkpoint').read_text()
-        allow_mmengine_checkpoints()
         hub = torch.load(work_dir / 'iter_8.pth')['message_hub']
         results[hook_type] = (_files(work_dir),
                               Path(last).relative_to(work_dir),

@@ -1,5 +1,10 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
 import io
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -14,6 +19,7 @@ import glore_mm.engine.hooks as hooks_module
 
 # Not imported by name: pytest would try to collect a class named Test*.
 ProgressBarHook = hooks_module.TestProgressBarHook
+HERE = Path(__file__).resolve().parent
 
 
 class _ToyModel(BaseModel):
@@ -100,3 +106,60 @@ def test_validation_bar_and_other_ranks(monkeypatch):
     hook.after_val_iter(runner, 0)
     hook.after_val_epoch(runner)
     assert silent.getvalue() == ''
+
+
+# The toy run of toy_training.py, 2 iterations validating 3 batches, then a
+# test of 5 batches, logging every iteration at INFO as the tools do; the
+# bar on stdout, as the tools add it.
+RUN_WITH_LOGS = """
+import sys
+from mmengine.runner import Runner
+from toy_training import toy_config
+
+cfg = toy_config(
+    sys.argv[1],
+    length=2,
+    interval=2,
+    custom_hooks=[dict(type='TestProgressBarHook', bar_width=10)])
+cfg.log_level = 'INFO'
+cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
+cfg.val_dataloader.dataset.size = 6
+cfg.test_dataloader = dict(cfg.val_dataloader, dataset=dict(
+    type='FaultToyDataset', size=10))
+cfg.test_cfg = dict()
+cfg.test_evaluator = cfg.val_evaluator
+runner = Runner.from_cfg(cfg)
+runner.train()
+runner.test()
+"""
+LOG_RECORD = re.compile(r'(Epoch|Iter)\((val|test)\) +\[')
+BAR = re.compile(r'\[[> ]{10}\] \d+/\d+')
+
+
+def test_bar_and_log_lines_never_share_a_line(tmp_path):
+    """What a user sees on the console (stdout and stderr together,
+    unbuffered): a line holds a log record or the progress bar, never both.
+    """
+    env = dict(os.environ, PYTHONUNBUFFERED='1')
+    env['PYTHONPATH'] = os.pathsep.join(
+        filter(None, [str(HERE), env.get('PYTHONPATH')]))
+    result = subprocess.run(
+        [sys.executable, '-c', RUN_WITH_LOGS,
+         str(tmp_path / 'work')],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        timeout=300)
+    console = result.stdout
+    assert result.returncode == 0, console[-4000:]
+    lines = console.split('\n')
+    logs = [line for line in lines if LOG_RECORD.search(line)]
+    bars = [line for line in lines if BAR.search(line)]
+    # 3 validation and 5 test iterations, each logged; the metrics of both.
+    assert len([ln for ln in logs if '(val)' in ln]) == 3 + 1, console
+    assert len([ln for ln in logs if '(test)' in ln]) == 5 + 1, console
+    assert any(' 3/3, ' in line for line in bars), console
+    assert any(' 5/5, ' in line for line in bars), console
+    for line in lines:
+        assert not (LOG_RECORD.search(line) and BAR.search(line)), line

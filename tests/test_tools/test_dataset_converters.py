@@ -1,14 +1,19 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
-"""End-to-end tests of ``tools/dataset_converters``.
+"""End-to-end tests of ``tools/dataset_converters`` and
+:mod:`glore_mm.datasets`, the package they call.
 
 The Cityscapes converter runs on trees written here; the tiny tree is loaded
 by mmseg's own ``CityscapesDataset``; the brain MRI converter runs on the
 real MNI template from the nilearn wheel (downloaded once with pip into the
-glore_mm cache, then reused).
+glore_mm cache, then reused); the Fashion-MNIST converter runs on small
+gzipped IDX files written here, read back by mmpretrain's ``FashionMNIST``
+as the config builds it, and on the Debian package where it is installed.
 """
-import importlib
+import gzip
 import os
 import os.path as osp
+import re
+import struct
 import subprocess
 import sys
 import zipfile
@@ -16,6 +21,9 @@ import zipfile
 import cv2
 import numpy as np
 import pytest
+
+from glore_mm.datasets import (brain_mri, cityscapes, default_cache_dir,
+                               fashion_mnist, tiny_cityscapes)
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOLS_DIR = osp.join(REPO_ROOT, 'tools', 'dataset_converters')
@@ -27,19 +35,6 @@ TRAIN_IDS = {
     23: 10, 24: 11, 25: 12, 26: 13, 27: 14, 28: 15, 31: 16, 32: 17, 33: 18
 }  # yapf: disable
 CITYSCAPES_VALUES = set(range(19)) | {255}
-
-
-def _import_tool(name):
-    """Import a script of tools/dataset_converters as a module."""
-    if TOOLS_DIR not in sys.path:
-        sys.path.insert(0, TOOLS_DIR)
-    return importlib.import_module(name)
-
-
-cityscapes = _import_tool('cityscapes')
-make_tiny = _import_tool('make_tiny_cityscapes')
-brain_mri = _import_tool('brain_mri')
-converter_utils = _import_tool('converter_utils')
 
 
 def _run_tool(script, *args):
@@ -163,7 +158,9 @@ def test_convert_cityscapes_in_place(raw_cityscapes):
             np.testing.assert_array_equal(train_ids,
                                           _expected_train_ids(label_ids))
     # Only the outputs were added: no temporary file is left behind.
-    assert not [f for f in _all_files(root) if '.tmp' in f]
+    assert not [
+        f for f in _all_files(root) if '.tmp' in f or f.endswith('.partial')
+    ]
 
 
 def test_convert_cityscapes_out_dir_two_processes(raw_cityscapes, tmp_path):
@@ -274,7 +271,7 @@ def test_tiny_tree_layout(tiny_tree):
 
 def test_tiny_tree_images_show_their_labels(tmp_path):
     """Every region has its class colour: the scenes are learnable."""
-    make_tiny.make_tiny_cityscapes(
+    tiny_cityscapes.make_tiny_cityscapes(
         str(tmp_path / 'tiny'), num_train=6, num_val=1, size=(48, 96))
     colours = {
         label.id: np.array(label.color[::-1])
@@ -306,7 +303,8 @@ def test_tiny_tree_is_deterministic(tmp_path):
     trees = {}
     for key, seed in (('a', 3), ('b', 3), ('c', 4)):
         root = str(tmp_path / key)
-        make_tiny.make_tiny_cityscapes(root, num_train=2, num_val=1, seed=seed)
+        tiny_cityscapes.make_tiny_cityscapes(
+            root, num_train=2, num_val=1, seed=seed)
         trees[key] = {
             path: cv2.imread(osp.join(root, path), cv2.IMREAD_UNCHANGED)
             for path in _all_files(root) if path.endswith('.png')
@@ -323,17 +321,18 @@ def test_tiny_tree_refuses_non_empty_out_dir(tmp_path):
     out_dir.mkdir()
     (out_dir / 'keep.txt').write_text('mine')
     with pytest.raises(FileExistsError, match='not empty.*overwrite'):
-        make_tiny.make_tiny_cityscapes(str(out_dir))
+        tiny_cityscapes.make_tiny_cityscapes(str(out_dir))
     assert _all_files(str(out_dir)) == ['keep.txt']
-    make_tiny.make_tiny_cityscapes(
+    tiny_cityscapes.make_tiny_cityscapes(
         str(out_dir), num_train=1, num_val=1, overwrite=True)
     files = _all_files(str(out_dir))
     assert 'keep.txt' not in files and 'train.txt' in files
     assert os.listdir(tmp_path) == ['tiny']  # no temporary folder left
     with pytest.raises(ValueError, match='num_train'):
-        make_tiny.make_tiny_cityscapes(str(tmp_path / 'x'), num_train=0)
+        tiny_cityscapes.make_tiny_cityscapes(str(tmp_path / 'x'), num_train=0)
     with pytest.raises(ValueError, match='size'):
-        make_tiny.make_tiny_cityscapes(str(tmp_path / 'x'), size=(8, 128))
+        tiny_cityscapes.make_tiny_cityscapes(
+            str(tmp_path / 'x'), size=(8, 128))
     assert not osp.exists(tmp_path / 'x')
 
 
@@ -470,11 +469,186 @@ def test_brain_mri_errors(tmp_path):
 
 def test_default_cache_dir(monkeypatch):
     monkeypatch.setenv('GLORE_MM_CACHE', '/c/glore')
-    assert converter_utils.default_cache_dir() == '/c/glore/downloads'
+    assert default_cache_dir() == '/c/glore/downloads'
     monkeypatch.delenv('GLORE_MM_CACHE')
     monkeypatch.setenv('XDG_CACHE_HOME', '/x')
-    assert converter_utils.default_cache_dir() == '/x/glore_mm/downloads'
+    assert default_cache_dir() == '/x/glore_mm/downloads'
     monkeypatch.delenv('XDG_CACHE_HOME')
     monkeypatch.setenv('HOME', '/h')
-    assert converter_utils.default_cache_dir() == \
+    assert default_cache_dir() == \
         '/h/.cache/glore_mm/downloads'
+
+
+# --------------------------------------------------------------------------
+# Fashion-MNIST from gzipped IDX files
+# --------------------------------------------------------------------------
+
+FM_COUNTS = {'train': 20, 't10k': 10}
+
+
+def _idx_bytes(array, magic):
+    """The IDX format: big-endian magic and dimensions, then the bytes."""
+    header = struct.pack(f'>{1 + array.ndim}I', magic, *array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def _write_fashion_src(root, arrays, **override):
+    """Write ``{name}.gz`` for every array; ``override`` replaces bytes."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name, array in arrays.items():
+        magic = 2051 if 'images' in name else 2049
+        data = override.get(name, _idx_bytes(array, magic))
+        (root / f'{name}.gz').write_bytes(gzip.compress(data))
+    return root
+
+
+@pytest.fixture
+def fashion_arrays():
+    """20 train and 10 test 28x28 images with every label 0-9."""
+    rng = np.random.default_rng(0)
+    arrays = {}
+    for split, count in FM_COUNTS.items():
+        arrays[f'{split}-images-idx3-ubyte'] = rng.integers(
+            0, 256, (count, 28, 28), dtype=np.uint8)
+        arrays[f'{split}-labels-idx1-ubyte'] = rng.permutation(
+            np.arange(count) % 10).astype(np.uint8)
+    return arrays
+
+
+def _read_idx(path):
+    """An independent IDX reader: magic, dimensions, then the bytes."""
+    data = path.read_bytes()
+    magic, = struct.unpack('>I', data[:4])
+    ndim = magic & 0xff
+    shape = struct.unpack(f'>{ndim}I', data[4:4 + 4 * ndim])
+    return magic, np.frombuffer(data[4 + 4 * ndim:], np.uint8).reshape(shape)
+
+
+def _fashion_dataset(split_cfg, root):
+    """The dataset of a dataloader of the Fashion-MNIST config on root."""
+    import mmpretrain.datasets  # noqa: F401 (registers the datasets)
+    from mmengine.registry import DefaultScope
+    from mmpretrain.registry import DATASETS
+    cfg = dict(split_cfg.dataset, data_root=str(root), pipeline=[])
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        return DATASETS.build(cfg)
+
+
+def test_fashion_mnist_converts_a_folder_of_idx_files(tmp_path,
+                                                      fashion_arrays):
+    """The command line on user files: what mmpretrain's FashionMNIST
+    reads, images and labels exactly as written."""
+    from mmengine.config import Config
+    src = _write_fashion_src(tmp_path / 'src', fashion_arrays)
+    out = tmp_path / 'out' / 'fashion_mnist'
+    stdout = _run_tool('fashion_mnist.py', out, '--src', src)
+    assert f'Fashion-MNIST written to {out}' in stdout
+    assert sorted(os.listdir(out)) == sorted(fashion_arrays)
+    assert os.listdir(out.parent) == ['fashion_mnist']  # nothing left over
+    for name, array in fashion_arrays.items():
+        magic, read = _read_idx(out / name)
+        assert magic == (2051 if 'images' in name else 2049)
+        np.testing.assert_array_equal(read, array)
+    cfg = Config.fromfile(
+        osp.join(REPO_ROOT, 'configs', 'mmpretrain',
+                 'resnet18-cifar_fashion-mnist.py'))
+    for split_cfg, split in ((cfg.train_dataloader, 'train'),
+                             (cfg.val_dataloader, 't10k')):
+        dataset = _fashion_dataset(split_cfg, out)
+        images = fashion_arrays[f'{split}-images-idx3-ubyte']
+        labels = fashion_arrays[f'{split}-labels-idx1-ubyte']
+        assert len(dataset) == FM_COUNTS[split]
+        for index in range(len(dataset)):
+            info = dataset.get_data_info(index)
+            np.testing.assert_array_equal(info['img'], images[index])
+            assert info['gt_label'] == labels[index]
+
+
+def _bad_header(arrays, name):
+    data = bytearray(_idx_bytes(arrays[name], 2051))
+    data[3] = 0x01  # magic 2049: one dimension
+    return bytes(data)
+
+
+@pytest.mark.parametrize(
+    'name, make, message',
+    [('train-images-idx3-ubyte', _bad_header,
+      r'train-images-idx3-ubyte: IDX header says magic 2049 shape '
+      r'\(20, 28, 28\), expected magic 2051 shape \(N, 28, 28\)'),
+     ('t10k-images-idx3-ubyte', lambda a, n: _idx_bytes(a[n][:, :27], 2051),
+      r't10k-images-idx3-ubyte: IDX header says magic 2051 shape '
+      r'\(10, 27, 28\)'),
+     ('t10k-labels-idx1-ubyte', lambda a, n: _idx_bytes(a[n], 2049)[:-1],
+      r't10k-labels-idx1-ubyte: 17 bytes, expected 18'),
+     ('train-labels-idx1-ubyte', lambda a, n: b'\x00\x00\x08',
+      r'train-labels-idx1-ubyte: 3 bytes, shorter than its 8-byte IDX '
+      r'header'),
+     ('train-labels-idx1-ubyte', lambda a, n: _idx_bytes(a[n] + 3, 2049),
+      r'train-labels-idx1-ubyte: label 1[0-2] out of range 0-9'),
+     ('t10k-labels-idx1-ubyte', lambda a, n: _idx_bytes(a[n][:9], 2049),
+      r't10k-images-idx3-ubyte holds 10 images but t10k-labels-idx1-ubyte '
+      r'9 labels')])
+def test_fashion_mnist_refuses_bad_idx_files(tmp_path, fashion_arrays, name,
+                                             make, message):
+    src = _write_fashion_src(tmp_path / 'src', fashion_arrays,
+                             **{name: make(fashion_arrays, name)})
+    out = tmp_path / 'out'
+    with pytest.raises(ValueError, match=message):
+        fashion_mnist.convert(str(src), str(out))
+    assert os.listdir(tmp_path) == ['src']  # no output, no temporary folder
+    result = subprocess.run([
+        sys.executable,
+        osp.join(TOOLS_DIR, 'fashion_mnist.py'),
+        str(out), '--src',
+        str(src)
+    ],
+                            capture_output=True,
+                            text=True)
+    assert result.returncode != 0 and re.search(message, result.stderr)
+
+
+def test_fashion_mnist_refuses_a_file_that_is_not_gzip(tmp_path,
+                                                       fashion_arrays):
+    src = _write_fashion_src(tmp_path / 'src', fashion_arrays)
+    (src / 't10k-labels-idx1-ubyte.gz').write_bytes(b'not gzip')
+    with pytest.raises(
+            ValueError,
+            match='t10k-labels-idx1-ubyte.gz: not a complete gzip'):
+        fashion_mnist.convert(str(src), str(tmp_path / 'out'))
+
+
+def test_fashion_mnist_converter_checks(tmp_path):
+    """The Debian release's checks: shapes and SHA-256."""
+    with pytest.raises(FileNotFoundError, match='dataset-fashion-mnist'):
+        fashion_mnist.convert(str(tmp_path / 'nowhere'), str(tmp_path / 'o'))
+    assert fashion_mnist.missing_sources(
+        str(tmp_path)) == [f'{name}.gz' for name in fashion_mnist.FILES]
+    labels = np.arange(10000, dtype=np.uint8) % 10
+    data = struct.pack('>2I', 2049, 10000) + labels.tobytes()
+    with pytest.raises(ValueError, match='SHA-256'):
+        fashion_mnist.check_idx('t10k-labels-idx1-ubyte', data)
+    np.testing.assert_array_equal(
+        fashion_mnist.check_idx(
+            't10k-labels-idx1-ubyte', data, checksum=False), labels)
+    with pytest.raises(ValueError, match='magic 2049 shape'):
+        fashion_mnist.check_idx('t10k-images-idx3-ubyte', data)
+    with pytest.raises(ValueError, match='label 12 out of range'):
+        fashion_mnist.check_idx('t10k-labels-idx1-ubyte', data[:-1] + b'\x0c')
+    # with the checksum the Debian release's shape is required
+    small = struct.pack('>2I', 2049, 10) + labels[:10].tobytes()
+    with pytest.raises(
+            ValueError, match=r'expected magic 2049 shape '
+            r'\(10000,\)'):
+        fashion_mnist.check_idx('t10k-labels-idx1-ubyte', small)
+
+
+@pytest.mark.skipif(
+    bool(fashion_mnist.missing_sources()),
+    reason='Debian package dataset-fashion-mnist not installed')
+def test_fashion_mnist_converter_debian(tmp_path):
+    out = tmp_path / 'fashion_mnist'
+    counts = fashion_mnist.convert(fashion_mnist.DEBIAN_DIR, str(out))
+    assert counts == {'train': 60000, 't10k': 10000}
+    assert sorted(p.name for p in out.iterdir()) == sorted(fashion_mnist.FILES)
+    with pytest.raises(FileExistsError):
+        fashion_mnist.convert(fashion_mnist.DEBIAN_DIR, str(out))

@@ -20,7 +20,7 @@ import pytest
 import torch
 from tool_runner import REPO, TOOLS, free_port, run_tool, tool_env
 
-from glore_mm.utils import allow_mmengine_checkpoints
+import glore_mm  # noqa: F401  (importing it installs the checkpoint allowlist)
 
 CONFIG = REPO / 'tests' / 'data' / 'configs' / 'tiny_glore_fcn_cityscapes.py'
 MAKE_DATA = TOOLS / 'dataset_converters' / 'make_tiny_cityscapes.py'
@@ -84,7 +84,6 @@ def _wait_for(condition: Callable[[], bool], proc: subprocess.Popen,
 
 
 def _weights(checkpoint: Path) -> Dict[str, torch.Tensor]:
-    allow_mmengine_checkpoints()
     return torch.load(checkpoint, map_location='cpu')['state_dict']
 
 
@@ -251,7 +250,6 @@ def test_dead_rank_ends_the_launcher(base, data_root):
     assert 'Signal 9 (SIGKILL)' in root_cause
     assert not left, f'processes of the run still alive: {left}'
 
-    allow_mmengine_checkpoints()
     states = torch.load(work_dir / 'iter_2.pth')['meta']['random_states']
     assert len(states) == 2
     assert not torch.equal(states[0]['torch'], states[1]['torch'])

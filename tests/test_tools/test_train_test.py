@@ -111,14 +111,13 @@ def test_train_single_process(trained):
 def test_checkpoint_loads_with_weights_only(trained):
     from mmengine.logging import HistoryBuffer
 
-    from glore_mm.utils import allow_mmengine_checkpoints
+    import glore_mm  # noqa: F401  (importing it installs the allowlist)
     ckpt = trained.work_dir / 'iter_4.pth'
     # Without the allowlist, torch's default weights_only load refuses it.
     cmd = [sys.executable, '-c', f'import torch; torch.load({str(ckpt)!r})']
     result = run_tool(cmd, cwd=trained.work_dir, ok=False)
     assert result.returncode != 0
     assert 'HistoryBuffer' in result.stderr
-    allow_mmengine_checkpoints()
     checkpoint = torch.load(ckpt)  # weights_only=True by default
     assert checkpoint['meta']['iter'] == 4
     buffers = checkpoint['message_hub']['log_scalars']
@@ -137,8 +136,7 @@ class _Payload:
 
 
 def test_checkpoint_with_arbitrary_object_is_refused(trained, base, data_root):
-    from glore_mm.utils import allow_mmengine_checkpoints
-    allow_mmengine_checkpoints()
+    import glore_mm  # noqa: F401  (importing it installs the allowlist)
     checkpoint = torch.load(trained.work_dir / 'iter_4.pth')
     marker = base / 'payload_ran'
     checkpoint['meta']['payload'] = _Payload(marker)

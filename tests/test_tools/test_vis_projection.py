@@ -1,7 +1,9 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
 """tools/visualization/vis_projection.py on segmentation, classification
-and video models, from checkpoints of built models."""
-import importlib.util
+and video models, from checkpoints of built models, and the pieces of
+:mod:`glore_mm.visualization.projection` it draws with."""
+import re
+import sys
 from pathlib import Path
 
 import cv2
@@ -10,8 +12,11 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
+from tool_runner import REPO, TOOLS, run_tool
 
-REPO = Path(__file__).parents[2]
+from glore_mm.visualization import projection as vis
+
+TOOL = TOOLS / 'visualization' / 'vis_projection.py'
 SEG_CONFIG = REPO / 'configs/mmseg/glore_r18-d8_1xb8-1k_brain-mri-128x128.py'
 FCN_CONFIG = REPO / 'configs/mmseg/fcn_r18-d8_1xb8-1k_brain-mri-128x128.py'
 CLS_CONFIG = (
@@ -44,17 +49,6 @@ test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 """
 
 
-def _load_tool(name: str):
-    path = REPO / 'tools' / 'visualization' / f'{name}.py'
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-vis = _load_tool('vis_projection')
-
-
 def _save_checkpoint(config: Path,
                      path: Path,
                      seed: int = 0,
@@ -85,15 +79,31 @@ def _perturb(key: str):
     return edit
 
 
+def _command(config, checkpoint, image, out, *options) -> list:
+    return [
+        sys.executable, TOOL, config, checkpoint, image, '--out', out, *options
+    ]
+
+
 def _run(config, checkpoint, image, out, *options) -> list:
-    vis.main([
-        str(config),
-        str(checkpoint),
-        str(image), '--out',
-        str(out), *options
-    ])
+    """Run the tool; the PNGs it wrote, the files whose paths it printed."""
+    result = run_tool(
+        _command(config, checkpoint, image, out, *options), cwd=REPO)
     folder = Path(out) / 'vis_data' / 'vis_image'
-    return sorted(p.name for p in folder.glob('*.png'))
+    files = sorted(p.name for p in folder.glob('*.png'))
+    printed = [
+        line for line in result.stdout.splitlines() if line.endswith('.png')
+    ]
+    assert sorted(Path(line).name for line in printed) == files
+    assert all(Path(line).is_file() for line in printed)
+    return files
+
+
+def _fails(error: str, pattern: str, *args) -> None:
+    """Run the tool on ``args``; it must fail with ``error: <pattern>``."""
+    result = run_tool(_command(*args), cwd=REPO, ok=False)
+    assert result.returncode != 0
+    assert re.search(f'{error}: {pattern}', result.stderr), result.stderr
 
 
 def _read(path: Path) -> np.ndarray:
@@ -260,22 +270,17 @@ def test_select_nodes():
 def test_errors(seg_case, tmp_path):
     image = seg_case['image']
     fcn_ckpt = _save_checkpoint(FCN_CONFIG, tmp_path / 'fcn.pth')
-    with pytest.raises(
-            ValueError, match=r'no GloRe unit.*decode_head '
-            r'\(FCNHead\)'):
-        _run(FCN_CONFIG, fcn_ckpt, image, tmp_path / 'a')
-    with pytest.raises(
-            ValueError,
-            match=r"unknown --unit \['head.glore'\]"
-            r".*\['decode_head.glore'\]"):
-        _run(SEG_CONFIG, seg_case['ckpt'], image, tmp_path / 'b', '--unit',
-             'head.glore')
-    with pytest.raises(ValueError, match='no weights for the GloRe unit'):
-        _run(SEG_CONFIG, fcn_ckpt, image, tmp_path / 'c')
-    with pytest.raises(FileNotFoundError, match='does not exist'):
-        _run(SEG_CONFIG, seg_case['ckpt'], tmp_path / 'missing.png',
-             tmp_path / 'd')
+    _fails('ValueError', r'.*no GloRe unit.*decode_head \(FCNHead\)',
+           FCN_CONFIG, fcn_ckpt, image, tmp_path / 'a')
+    _fails('ValueError',
+           r"unknown --unit \['head.glore'\].*\['decode_head.glore'\]",
+           SEG_CONFIG, seg_case['ckpt'], image, tmp_path / 'b', '--unit',
+           'head.glore')
+    _fails('ValueError', '.*no weights for the GloRe unit', SEG_CONFIG,
+           fcn_ckpt, image, tmp_path / 'c')
+    _fails('FileNotFoundError', '.*does not exist', SEG_CONFIG,
+           seg_case['ckpt'], tmp_path / 'missing.png', tmp_path / 'd')
     text = tmp_path / 'not_an_image.png'
     text.write_text('hello')
-    with pytest.raises(ValueError, match='cannot read input'):
-        _run(SEG_CONFIG, seg_case['ckpt'], text, tmp_path / 'e')
+    _fails('ValueError', 'cannot read input', SEG_CONFIG, seg_case['ckpt'],
+           text, tmp_path / 'e')

@@ -16,7 +16,10 @@ from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmengine.model import constant_init, xavier_init
 from mmengine.registry import MODELS
 from torch import Tensor
-from torch.nn.modules.batchnorm import _BatchNorm
+
+from .glore_products import (add_residual, fold_bn, is_batch_norm,
+                             is_pointwise, mix_channels, pointwise_conv,
+                             pool_onto_nodes, spread_onto_positions)
 
 #: Schemes ``conv_init`` accepts for the unit's convolutions.
 CONV_INITS = ('xavier', 'pytorch')
@@ -64,138 +67,15 @@ def _warn_if_rank_deficient(x: Tensor, num_node: int, unit: str,
         f'this size', UserWarning, stacklevel=3)
 
 
-# Leaves in torch.fx graphs: the checks run in traced modules too, instead
-# of failing the trace on data-dependent control flow.
+# Leaves in torch.fx graphs, registered here, where the unit calls them: the
+# checks run in traced modules too, instead of failing the trace on
+# data-dependent control flow, and the products choose their order by shape
+# and dtype at call time.
 torch.fx.wrap('_check_input')
 torch.fx.wrap('_warn_if_rank_deficient')
-
-
-def _is_pointwise(conv: nn.Module) -> bool:
-    """Whether ``conv`` is torch's plain 1x1 conv, a linear map of channels.
-
-    Only then may the unit apply its weight in another order than the
-    module would (see :meth:`GloReNd.forward`). Other convs (deformable,
-    weight-standardised, strided...) run as modules.
-    """
-    return (type(conv) in (nn.Conv2d, nn.Conv3d)
-            and all(k == 1 for k in conv.kernel_size)
-            and all(s == 1 for s in conv.stride)
-            and (isinstance(conv.padding, str) or not any(conv.padding))
-            and conv.groups == 1)
-
-
-def _is_batch_norm(norm: nn.Module) -> bool:
-    """Whether ``norm`` computes BN, a per-channel affine map in eval mode."""
-    bn_forwards = (_BatchNorm.forward, nn.SyncBatchNorm.forward)
-    return isinstance(norm, _BatchNorm) and type(norm).forward in bn_forwards
-
-
-def _mix_channels(weight: Tensor,
-                  x: Tensor,
-                  bias: Optional[Tensor] = None) -> Tensor:
-    """A 1x1 conv's ``weight`` applied to ``x`` [N, C_in, M], plus ``bias``.
-
-    ``bias`` is anything that broadcasts to the [N, C_out, M] result. One
-    batched matrix product over a broadcast weight: no copy of ``x``.
-    """
-    # [N, C_out, C_in]
-    weight = weight.flatten(1).expand(x.shape[0], -1, -1)
-    if bias is None:
-        return torch.bmm(weight, x)
-    return torch.baddbmm(bias, weight, x)
-
-
-def _nodes_first(channels: int, num_state: int, num_node: int,
-                 length: int) -> bool:
-    """Whether a 1x1 conv beside a product with B costs less on the nodes.
-
-    The conv maps ``channels`` (C) to or from ``num_state`` (S) channels;
-    the projection B has ``num_node`` (K) rows and ``length`` (L)
-    positions. Per image, the paper's order (conv on the positions, then B)
-    costs L·S·(C + K) multiply-adds, the other (B first, then the conv on
-    the nodes) C·K·(L + S). With the default S = C/2, K = C/4 the nodes win
-    once L > C/3.
-    """
-    return (channels * num_node * (length + num_state)
-            <= length * num_state * (channels + num_node))
-
-
-def _pool(x: Tensor, proj: Tensor, weight: Tensor,
-          bias: Optional[Tensor]) -> Tensor:
-    """``(W·x + b) · B^T`` in the cheaper order, [N, num_state, num_node].
-
-    Args:
-        x (Tensor): Features ``[N, C, L]``.
-        proj (Tensor): The projection B, ``[N, num_node, L]``.
-        weight (Tensor): A 1x1 conv's weight ``[num_state, C, 1...]``.
-        bias (Tensor, optional): Its bias ``[num_state]``.
-    """
-    proj_t = proj.transpose(1, 2)
-    if not _nodes_first(x.shape[1], weight.shape[0], proj.shape[1],
-                        proj.shape[2]):
-        return torch.bmm(_mix_channels(weight, x, _column(bias)), proj_t)
-    if bias is not None:
-        # [N, num_state, num_node]: b · (B·1)^T, the bias times each node's
-        # total projection weight
-        bias = bias.unsqueeze(-1) * proj.sum(2).unsqueeze(1)
-    # W · (x·B^T) + b · (B·1)^T; x·B^T: [N, C, num_node]
-    return _mix_channels(weight, torch.bmm(x, proj_t), bias)
-
-
-def _spread(nodes: Tensor, proj: Tensor, weight: Tensor,
-            bias: Optional[Tensor], residual: Optional[Tensor]) -> Tensor:
-    """``residual + W · (nodes·B) + b`` in the cheaper order, [N, C, L].
-
-    ``residual`` is the matrix product's input (no separate pass for the
-    add) unless autocast runs the product in a lower precision: then it is
-    added afterwards, so the residual path is not rounded.
-
-    Args:
-        nodes (Tensor): Node features ``[N, num_state, num_node]``.
-        proj (Tensor): The projection B, ``[N, num_node, L]``.
-        weight (Tensor): A 1x1 conv's weight ``[C, num_state, 1...]``.
-        bias (Tensor, optional): Its bias ``[C]``.
-        residual (Tensor, optional): ``[N, C, L]`` to add, or None.
-    """
-    if _nodes_first(weight.shape[0], weight.shape[1], proj.shape[1],
-                    proj.shape[2]):
-        # [N, C, num_node] @ [N, num_node, L]
-        left, right = _mix_channels(weight, nodes), proj
-    else:
-        # [N, C, num_state] @ [N, num_state, L]
-        left = weight.flatten(1).expand(nodes.shape[0], -1, -1)
-        right = torch.bmm(nodes, proj)
-    if residual is None:
-        out = torch.bmm(left, right)
-    elif residual.dtype == right.dtype:
-        out = torch.baddbmm(residual, left, right)
-    else:
-        out = residual + torch.bmm(left, right)
-    if bias is not None:
-        out = out.add_(bias.unsqueeze(-1))
-    return out
-
-
-def _add_residual(x: Tensor, gated: Tensor) -> Tensor:
-    """``x + gated``, written into ``gated``, the gate norm's new output.
-
-    Out of place when autocast left ``gated`` in a lower precision than
-    ``x``, so the residual path is not rounded.
-    """
-    if gated.dtype == x.dtype:
-        return gated.add_(x)
-    return x + gated
-
-
-def _column(bias: Optional[Tensor]) -> Optional[Tensor]:
-    """A conv's bias [C] as a column [C, 1] that broadcasts over positions."""
-    return None if bias is None else bias.unsqueeze(-1)
-
-
-# Leaves in torch.fx graphs: they choose by shape and dtype at call time.
-torch.fx.wrap('_pool')
-torch.fx.wrap('_spread')
-torch.fx.wrap('_add_residual')
+torch.fx.wrap('pool_onto_nodes')
+torch.fx.wrap('spread_onto_positions')
+torch.fx.wrap('add_residual')
 
 
 def _check_layer_type(name: str, cfg: Dict, unit: str) -> None:
@@ -267,7 +147,7 @@ class GraphConv(nn.Module):
         hidden = nodes + F.linear(nodes, adjacency, self.conv_node.bias)
         hidden = F.relu(hidden)
         # state mixing: [num_state, num_state] @ [N, num_state, num_node]
-        return _mix_channels(self.conv_state.weight, hidden)
+        return mix_channels(self.conv_state.weight, hidden)
 
 
 class GloReNd(nn.Module):
@@ -396,11 +276,11 @@ class GloReNd(nn.Module):
         else:
             self.norm = nn.Identity()
         # Plain 1x1 convs let the forward reassociate its matrix products;
-        # a BN gate in eval mode folds into them (see forward).
+        # a BN gate in eval mode folds into them (see glore_products).
         self.pointwise = all(
-            _is_pointwise(conv)
+            is_pointwise(conv)
             for conv in (self.conv_state, self.conv_proj, self.conv_extend))
-        self.bn_gate = _is_batch_norm(self.norm)
+        self.bn_gate = is_batch_norm(self.norm)
         self.init_weights()
 
     @property
@@ -442,16 +322,11 @@ class GloReNd(nn.Module):
                 f'conv_init={self.conv_init!r}')
 
     def forward(self, x: Tensor) -> Tensor:
-        """Apply the unit.
+        """Project onto the nodes, reason over them, re-project, add.
 
-        With the default 1x1 convs, each product is taken in the order that
-        costs less for the input's size: for all but the smallest inputs
-        (L > C/3 positions by default), the input is pooled onto the nodes
-        before ``conv_state`` acts on it, and ``conv_extend`` acts on the
-        reasoned nodes before they are spread back over the positions. That
-        leaves three products over the positions, each of C x num_node x L,
-        where the paper's order has five with twice the multiply-adds. The
-        function is the paper's.
+        With plain 1x1 convs the products are taken in the order that costs
+        less for the input's size (:mod:`.glore_products`); the function is
+        the paper's.
 
         Args:
             x (Tensor): ``[N, C, H, W]`` for GloRe2d or ``[N, C, T, H, W]``
@@ -462,28 +337,30 @@ class GloReNd(nn.Module):
         """
         _check_input(x, self.in_channels, self.layout, self.unit_name)
         if not torch.jit.is_scripting():
-            # a check of the eager run: traced, compiled and exported graphs
-            # carry no warnings (and symbolic sizes cannot be recorded)
-            if not (torch.jit.is_tracing()
-                    or torch.compiler.is_compiling()):
+            # eager runs only: traced, compiled and exported graphs carry no
+            # warnings (and symbolic sizes cannot be recorded)
+            if not (torch.jit.is_tracing() or torch.compiler.is_compiling()):
                 _warn_if_rank_deficient(x, self.num_node, self.unit_name,
                                         self.in_channels)
-        # projection B: [N, num_node, L]
-        proj = self.projection(x)
-        # [N, num_state, num_node]
-        nodes = self.project(x, proj)
+        # project: B = conv_proj(x), [N, num_node, L]
+        proj = self.projection_matrix(x)
+        # V = conv_state(x) · B^T [/ L], [N, num_state, num_node]
+        nodes = self.project_onto_nodes(x, proj)
+        # reason: graph convolution, [N, num_state, num_node]
         nodes = self.gcn(nodes)
-        return self.reproject(x, nodes, proj)
+        # re-project: gate(conv_extend(V · B)), [N, C, L]; residual: x + it,
+        # [N, C, *spatial] (x enters the last product, see glore_products)
+        return self.reproject(nodes, proj, residual=x)
 
-    def projection(self, x: Tensor) -> Tensor:
-        """The projection ``B = conv_proj(x)`` of shape [N, num_node, L]."""
+    def projection_matrix(self, x: Tensor) -> Tensor:
+        """The projection ``B = conv_proj(x)``, [N, num_node, L]."""
         if not self.pointwise:
             return self.conv_proj(x).flatten(2)
-        return _mix_channels(self.conv_proj.weight, x.flatten(2),
-                             _column(self.conv_proj.bias))
+        return pointwise_conv(
+            x.flatten(2), self.conv_proj.weight, self.conv_proj.bias)
 
-    def project(self, x: Tensor, proj: Tensor) -> Tensor:
-        """Node features ``V = conv_state(x) · B^T``, [N, num_state, num_node].
+    def project_onto_nodes(self, x: Tensor, proj: Tensor) -> Tensor:
+        """Nodes ``V = conv_state(x) · B^T``, [N, num_state, num_node].
 
         Divided by L, the number of positions, when ``normalize`` is on. The
         1/L factor is applied to B before the sum over positions, so a
@@ -495,38 +372,45 @@ class GloReNd(nn.Module):
             # [N, num_state, L] @ [N, L, num_node]
             states = self.conv_state(x).flatten(2)
             return torch.bmm(states, proj.transpose(1, 2))
-        return _pool(
+        return pool_onto_nodes(
             x.flatten(2), proj, self.conv_state.weight, self.conv_state.bias)
 
-    def reproject(self, x: Tensor, nodes: Tensor, proj: Tensor) -> Tensor:
-        """``x + gate(conv_extend(nodes · B))``, same shape as ``x``.
+    def reproject(self, nodes: Tensor, proj: Tensor,
+                  residual: Tensor) -> Tensor:
+        """``residual + gate(conv_extend(nodes · B))``, same shape.
 
-        Back to coordinate space, extension to ``in_channels``, gate and
-        residual. A BN gate in eval mode is a per-channel affine map: it is
-        folded into the extension weights, and the residual add is the last
-        matrix product's input. In training the BN needs the batch
-        statistics of the extended features, so it runs on them as a module.
+        Back to coordinate space, extension to ``in_channels``, gate, and
+        the unit's input ``residual`` added. A BN gate in eval mode is
+        folded into the extension and ``residual`` is the last product's
+        input; in training the BN needs the batch statistics of the extended
+        features and runs on them.
         """
         if not self.pointwise:
-            states = torch.bmm(nodes, proj).unflatten(2, x.shape[2:])
-            return _add_residual(x, self.norm(self.conv_extend(states)))
+            # [N, num_state, *spatial]
+            states = torch.bmm(nodes, proj).unflatten(2, residual.shape[2:])
+            gated = self.norm(self.conv_extend(states))
+            return add_residual(residual, gated)
         # [C, num_state]
         weight = self.conv_extend.weight.flatten(1)
         bias = self.conv_extend.bias
-        affine = self._frozen_bn()
-        if affine is not None:
-            scale, shift = affine
-            weight = weight * scale.unsqueeze(-1)
-            bias = shift if bias is None else torch.addcmul(shift, scale, bias)
+        folded = self._fold_frozen_bn(weight, bias)
+        if folded is not None:
+            weight, bias = folded
         elif self.with_norm:
-            extended = _spread(nodes, proj, weight, bias, None)
-            return _add_residual(x, self.norm(extended.view_as(x)))
-        return _spread(nodes, proj, weight, bias, x.flatten(2)).view_as(x)
+            extended = spread_onto_positions(nodes, proj, weight, bias, None)
+            gated = self.norm(extended.view_as(residual))
+            return add_residual(residual, gated)
+        # [N, C, L] -> [N, C, *spatial]
+        return spread_onto_positions(nodes, proj, weight, bias,
+                                     residual.flatten(2)).view_as(residual)
 
-    def _frozen_bn(self) -> Optional[Tuple[Tensor, Tensor]]:
-        """``(scale, shift)`` of a BN gate that uses its running statistics.
+    def _fold_frozen_bn(
+            self, weight: Tensor,
+            bias: Optional[Tensor]) -> Optional[Tuple[Tensor, Tensor]]:
+        """The extension ``weight``, ``bias`` with a frozen BN gate folded in.
 
-        None when the gate is no BN, is training, or keeps no statistics.
+        None when the gate is no BN, is training, or keeps no running
+        statistics.
         """
         # hasattr: after mmcv's fuse_conv_bn the BN is an nn.Identity
         if not (self.bn_gate and hasattr(self.norm, 'running_var')):
@@ -535,15 +419,8 @@ class GloReNd(nn.Module):
         var = self.norm.running_var
         if self.norm.training or mean is None or var is None:
             return None
-        scale = torch.rsqrt(var + self.norm.eps)
-        weight = self.norm.weight
-        if weight is not None:
-            scale = scale * weight
-        shift = -mean * scale
-        bias = self.norm.bias
-        if bias is not None:
-            shift = shift + bias
-        return scale, shift
+        return fold_bn(weight, bias, mean, var, self.norm.eps,
+                       self.norm.weight, self.norm.bias)
 
 
 @MODELS.register_module()

@@ -2,10 +2,10 @@
 import pytest
 import torch
 import torch.nn as nn
-from glore_reference import literal_glore, randomize_gate
 from mmengine.registry import MODELS
 
 from glore_mm import GloRe2d, GloRe3d
+from glore_mm.analysis.reference import literal_glore, randomize_gate
 
 UNITS = {2: GloRe2d, 3: GloRe3d}
 SHAPES = {2: (2, 16, 7, 13), 3: (2, 16, 3, 5, 7)}

@@ -53,7 +53,7 @@ val_dataloader = dict(
         data_prefix=dict(video='videos_val'),
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
-train_cfg = dict(max_epochs=1, val_interval=1)
+train_cfg = dict(max_epochs=1)
 param_scheduler = []
 default_hooks = dict(
     logger=dict(interval=1), checkpoint=dict(interval=1, save_best=None))

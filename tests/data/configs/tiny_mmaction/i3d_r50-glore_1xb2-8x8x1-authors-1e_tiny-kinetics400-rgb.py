@@ -24,7 +24,7 @@ val_dataloader = dict(
         ann_file='kinetics400_val_list_videos.txt',
         data_prefix=dict(video='videos_val')))
 test_dataloader = val_dataloader
-train_cfg = dict(max_epochs=1, val_interval=1)
+train_cfg = dict(max_epochs=1)
 custom_hooks = [
     dict(
         type='mmpretrain.PreciseBNHook',

@@ -30,7 +30,7 @@ val_dataloader = dict(
     persistent_workers=False,
     dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
-train_cfg = dict(max_epochs=1, val_interval=1)
+train_cfg = dict(max_epochs=1)
 optim_wrapper = dict(optimizer=dict(lr=0.05))
 default_hooks = dict(logger=dict(interval=1))
 randomness = dict(seed=0)

@@ -1,5 +1,7 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
-"""What ``tools/train.py`` and ``tools/test.py`` share.
+"""From parsed arguments to a runner: what ``tools/train.py`` and
+``tools/test.py`` do between parsing their command line and calling
+``runner.train()`` or ``runner.test()``.
 
 The tools serve configs of every OpenMMLab library glore_mm plugs into
 (``default_scope`` mmseg, mmpretrain or mmaction) without importing any of
@@ -7,20 +9,17 @@ them: the config's ``default_scope`` and ``custom_imports`` pull them in.
 """
 import argparse
 import logging
-import os
 import os.path as osp
-from typing import Any, List, Optional
+from typing import Any, Optional
 
-from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.config import Config, ConfigDict
 from mmengine.device import get_device
 from mmengine.logging import print_log
 from mmengine.registry import RUNNERS, init_default_scope
 from mmengine.runner import Runner
 
-from glore_mm.utils import allow_mmengine_checkpoints
-from .distributed import setup_cpu_distributed
+from .cpu_distributed import NO_LAUNCHER, setup_cpu_distributed
 
-LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 PICKLE_SUFFIXES = ('.pkl', '.pickle')
 # Per scope: the switch of its visualization hook and the hook's type.
 # mmseg's SegVisualizationHook has ``draw`` and draws through the visualizer's
@@ -37,58 +36,6 @@ VISUALIZATION_HOOKS = {
 ENGINE_MODULE = 'glore_mm.engine'
 # Checkpoint hooks use_atomic_checkpoints turns into AtomicCheckpointHook.
 CHECKPOINT_HOOKS = ('CheckpointHook', 'AtomicCheckpointHook')
-
-
-def add_runner_args(parser: argparse.ArgumentParser) -> None:
-    """Add the arguments both tools share, as mmseg's tools spell them.
-
-    Adds ``--work-dir``, ``--cfg-options``, ``--launcher`` and
-    ``--local_rank``/``--local-rank``.
-
-    Args:
-        parser (argparse.ArgumentParser): The tool's parser.
-    """
-    parser.add_argument(
-        '--work-dir',
-        help='the dir to save logs, checkpoints and metrics; defaults to '
-        'the config\'s work_dir, else ./work_dirs/<config name>')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override some settings in the used config, the key-value pair '
-        'in xxx=yyy format will be merged into config file. If the value to '
-        'be overwritten is a list, it should be like key="[a,b]" or key=a,b '
-        'It also allows nested list/tuple values, e.g. key="[(a,b),(c,d)]" '
-        'Note that the quotation marks are necessary and that no white space '
-        'is allowed.')
-    parser.add_argument(
-        '--launcher',
-        choices=LAUNCHERS,
-        default='none',
-        help='job launcher; without CUDA, distributed runs use gloo on the '
-        'CPU')
-    # torch.distributed.launch passes `--local-rank` since PyTorch 2.0 and
-    # `--local_rank` before.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-
-
-def parse_runner_args(parser: argparse.ArgumentParser,
-                      argv: Optional[List[str]] = None) -> argparse.Namespace:
-    """Parse ``argv`` and export ``LOCAL_RANK`` if the launcher did not.
-
-    Args:
-        parser (argparse.ArgumentParser): A parser with
-            :func:`add_runner_args` applied.
-        argv (list[str], optional): Arguments; ``sys.argv[1:]`` if None.
-
-    Returns:
-        argparse.Namespace: The parsed arguments.
-    """
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
 
 
 def load_config(args: argparse.Namespace) -> Config:
@@ -207,12 +154,14 @@ def use_atomic_checkpoints(cfg: Config) -> None:
 def build_runner(cfg: Config) -> Runner:
     """Build the runner of ``cfg``, on the CPU if there is no accelerator.
 
-    Allowlists MMEngine checkpoints for ``torch.load(weights_only=True)``.
     For a distributed launcher on a machine where MMEngine finds no
     accelerator (``get_device() == 'cpu'``), joins the process group with
     gloo first (see :func:`setup_cpu_distributed`). Builds
     ``cfg.runner_type`` from MMEngine's ``RUNNERS`` in the config's
-    ``default_scope`` when given, else ``Runner``.
+    ``default_scope`` when given, else ``Runner``. The runner reads
+    MMEngine checkpoints with ``torch.load``'s ``weights_only`` default:
+    importing glore_mm allowlisted their types (see
+    :func:`glore_mm.utils.allow_mmengine_checkpoints`).
 
     Args:
         cfg (Config): The config.
@@ -220,8 +169,8 @@ def build_runner(cfg: Config) -> Runner:
     Returns:
         Runner: The runner.
     """
-    allow_mmengine_checkpoints()
-    if cfg.get('launcher', 'none') != 'none' and get_device() == 'cpu':
+    distributed = cfg.get('launcher', NO_LAUNCHER) != NO_LAUNCHER
+    if distributed and get_device() == 'cpu':
         setup_cpu_distributed(cfg)
         _import_engine(cfg)
     if 'runner_type' not in cfg:

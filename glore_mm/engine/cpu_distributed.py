@@ -28,7 +28,12 @@ from torch import distributed as torch_dist
 from torch import nn
 
 CPU_BACKEND = 'gloo'
-LAUNCHERS = ('pytorch', 'slurm', 'mpi')
+# MMEngine's launchers (``--launcher``): 'none' runs one process, every
+# other one starts a distributed run.
+NO_LAUNCHER = 'none'
+LAUNCHERS = (NO_LAUNCHER, 'pytorch', 'slurm', 'mpi')
+DISTRIBUTED_LAUNCHERS = tuple(launcher for launcher in LAUNCHERS
+                              if launcher != NO_LAUNCHER)
 # Wrapper types whose CPU counterpart is CPUDistributedDataParallel.
 _DDP_TYPES = ('MMDistributedDataParallel', 'CPUDistributedDataParallel')
 
@@ -190,7 +195,7 @@ def _set_launcher_env(launcher: str, port: Optional[int]) -> Tuple[int, int]:
         return (int(env['OMPI_COMM_WORLD_RANK']),
                 int(env['OMPI_COMM_WORLD_SIZE']))
     raise ValueError(f'launcher={launcher!r} is not a distributed launcher; '
-                     f'allowed: {LAUNCHERS}')
+                     f'allowed: {DISTRIBUTED_LAUNCHERS}')
 
 
 def setup_cpu_distributed(cfg: Config) -> Tuple[int, int]:
@@ -212,10 +217,11 @@ def setup_cpu_distributed(cfg: Config) -> Tuple[int, int]:
     Returns:
         tuple[int, int]: Rank and world size.
     """
-    launcher = cfg.get('launcher', 'none')
-    if launcher not in LAUNCHERS:
-        raise ValueError(f'setup_cpu_distributed: launcher={launcher!r} is '
-                         f'not a distributed launcher; allowed: {LAUNCHERS}')
+    launcher = cfg.get('launcher', NO_LAUNCHER)
+    if launcher not in DISTRIBUTED_LAUNCHERS:
+        raise ValueError(
+            f'setup_cpu_distributed: launcher={launcher!r} is not a '
+            f'distributed launcher; allowed: {DISTRIBUTED_LAUNCHERS}')
     if cfg.get('env_cfg', None) is None:
         cfg.env_cfg = ConfigDict()
     if cfg.env_cfg.get('dist_cfg', None) is None:

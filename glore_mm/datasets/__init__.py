@@ -1,0 +1,28 @@
+# Copyright (c) glore_mm contributors. All rights reserved.
+"""Datasets on disk: the converters and generators behind
+``tools/dataset_converters/``.
+
+Each module writes one dataset in the layout its OpenMMLab dataset class
+reads (the classes themselves live beside their library, e.g.
+:class:`glore_mm.mmseg.datasets.BrainMRIDataset`):
+
+- :mod:`.cityscapes`: Cityscapes labelIds -> labelTrainIds and split files.
+- :mod:`.tiny_cityscapes`: a tiny Cityscapes tree of drawn street scenes.
+- :mod:`.brain_mri`: brain MRI slices of the MNI ICBM152 template.
+- :mod:`.fashion_mnist`: Fashion-MNIST's IDX files for mmpretrain.
+- :mod:`.tiny_kinetics`: a tiny Kinetics-400 tree of real clips.
+"""
+from .brain_mri import build_brain_mri
+from .cityscapes import convert_cityscapes, label_ids_to_train_ids
+from .fashion_mnist import convert as convert_fashion_mnist
+from .tiny_cityscapes import make_tiny_cityscapes
+from .tiny_kinetics import make_tiny_kinetics
+from .utils import (check_empty_or_overwrite, default_cache_dir, fetch_wheel,
+                    publish_dir, staged_dir, write_png)
+
+__all__ = [
+    'build_brain_mri', 'check_empty_or_overwrite', 'convert_cityscapes',
+    'convert_fashion_mnist', 'default_cache_dir', 'fetch_wheel',
+    'label_ids_to_train_ids', 'make_tiny_cityscapes', 'make_tiny_kinetics',
+    'publish_dir', 'staged_dir', 'write_png'
+]
