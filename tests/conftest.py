@@ -15,3 +15,20 @@ def _isolate_default_scope():
     yield
     DefaultScope._instance_dict.clear()
     DefaultScope._instance_dict.update(saved)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    """The same for fixtures shared by several tests (module, session).
+
+    They are set up before the per-test fixture above takes its copy, so a
+    Runner one of them builds would otherwise leave its scope to every
+    later test.
+    """
+    if fixturedef.scope == 'function':
+        yield
+        return
+    saved = DefaultScope._instance_dict.copy()
+    yield
+    DefaultScope._instance_dict.clear()
+    DefaultScope._instance_dict.update(saved)
