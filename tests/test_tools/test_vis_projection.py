@@ -267,20 +267,31 @@ def test_select_nodes():
     assert vis.select_nodes(proj, 9) == [2, 0, 1, 3]
 
 
+def _refused(error: type, pattern: str, config: Path, checkpoint, image,
+             out: Path, unit_names=None) -> None:
+    """The package refuses the arguments with ``error`` matching ``pattern``."""
+    with pytest.raises(error, match=pattern):
+        vis.visualize(
+            Config.fromfile(str(config)), str(checkpoint), str(image),
+            str(out), unit_names=unit_names)
+    assert not out.exists() or not any(out.iterdir())
+
+
 def test_errors(seg_case, tmp_path):
     image = seg_case['image']
     fcn_ckpt = _save_checkpoint(FCN_CONFIG, tmp_path / 'fcn.pth')
+    # through the tool once: the message reaches the user's terminal
     _fails('ValueError', r'.*no GloRe unit.*decode_head \(FCNHead\)',
            FCN_CONFIG, fcn_ckpt, image, tmp_path / 'a')
-    _fails('ValueError',
-           r"unknown --unit \['head.glore'\].*\['decode_head.glore'\]",
-           SEG_CONFIG, seg_case['ckpt'], image, tmp_path / 'b', '--unit',
-           'head.glore')
-    _fails('ValueError', '.*no weights for the GloRe unit', SEG_CONFIG,
-           fcn_ckpt, image, tmp_path / 'c')
-    _fails('FileNotFoundError', '.*does not exist', SEG_CONFIG,
-           seg_case['ckpt'], tmp_path / 'missing.png', tmp_path / 'd')
+    _refused(ValueError,
+             r"unknown --unit \['head.glore'\].*\['decode_head.glore'\]",
+             SEG_CONFIG, seg_case['ckpt'], image, tmp_path / 'b',
+             unit_names=['head.glore'])
+    _refused(ValueError, 'no weights for the GloRe unit', SEG_CONFIG,
+             fcn_ckpt, image, tmp_path / 'c')
+    _refused(FileNotFoundError, 'does not exist', SEG_CONFIG,
+             seg_case['ckpt'], tmp_path / 'missing.png', tmp_path / 'd')
     text = tmp_path / 'not_an_image.png'
     text.write_text('hello')
-    _fails('ValueError', 'cannot read input', SEG_CONFIG, seg_case['ckpt'],
-           text, tmp_path / 'e')
+    _refused(ValueError, 'cannot read input', SEG_CONFIG, seg_case['ckpt'],
+             text, tmp_path / 'e')
