@@ -23,6 +23,12 @@ Experiments:
     brain_mri      FCN-R18-D8 with mmseg's FCNHead vs the GloRe head on the
                    brain MRI slices; val mIoU; the projection maps of the
                    trained GloRe head on a val slice.
+    fashion_mnist_pairs
+                   ResNet_CIFAR-18 on canvases of two Fashion-MNIST items
+                   far apart, same class or not: plain, one GloRe unit
+                   after res3, one mmcv NonLocal2d there; test accuracy,
+                   cost, and accuracy against the distance of the items
+                   (from ``tools/test.py --out``).
 
 Runs already finished in the work dir (``result.json`` present) are reused,
 so an interrupted experiment continues where it stopped and a rerun only
@@ -33,6 +39,7 @@ machine shared with other jobs one thread per run is much faster than two.
 Examples:
     python .dev_scripts/experiments/run.py fashion_mnist
     python .dev_scripts/experiments/run.py brain_mri --update-docs
+    python .dev_scripts/experiments/run.py fashion_mnist_pairs
     python .dev_scripts/experiments/run.py fashion_mnist --quick \\
         --data-root /tmp/fashion_mnist --work-dir /tmp/exp
 """
@@ -56,7 +63,7 @@ from mmengine.config import Config
 
 from glore_mm.analysis import glore_units_of
 from glore_mm.analysis.report import cpu_name, package_versions
-from glore_mm.datasets import fashion_mnist
+from glore_mm.datasets import fashion_mnist, fashion_mnist_pairs
 from glore_mm.engine.arguments import build_train_parser
 from glore_mm.engine.runner_setup import load_config
 from glore_mm.utils import atomic_write, save_figure
@@ -95,6 +102,7 @@ class Experiment(NamedTuple):
     baseline: str
     visualise: str
     vis_image: Optional[str] = None
+    predictions: bool = False
 
 
 def load_experiments(path: str = EXPERIMENTS_FILE) -> Dict[str, Experiment]:
@@ -127,6 +135,8 @@ class Context(NamedTuple):
     images: Dict[str, str]  # what -> image file name under --images
     cfg: Config  # the first variant's config as its runs saw it
     total_seconds: float
+    # what the test predictions (Experiment.predictions) took, in s
+    predict_seconds: float = 0.0
 
 
 # --------------------------------------------------------------------------
@@ -163,6 +173,32 @@ def prepare_brain_mri(data_root: str) -> None:
     ]
     print('Preparing the brain MRI slices:', ' '.join(cmd))
     subprocess.run(cmd, check=True, cwd=REPO)
+
+
+def prepare_fashion_mnist_pairs(data_root: str) -> None:
+    """Make sure ``data_root`` holds the pairs set, else generate it.
+
+    The set is generated with the defaults of
+    ``tools/dataset_converters/fashion_mnist_pairs.py`` from the Debian
+    package's files.
+    """
+    if fashion_mnist_pairs.is_made(data_root):
+        return
+    debian_dir = fashion_mnist.DEBIAN_DIR
+    package = fashion_mnist.DEBIAN_PACKAGE
+    if fashion_mnist.missing_sources(debian_dir):
+        raise SystemExit(
+            f'The Fashion-MNIST pairs are missing: {data_root} lacks '
+            f'{fashion_mnist_pairs.INFO_FILE} and {debian_dir} lacks the '
+            f'gzipped Fashion-MNIST files. Install the Debian package '
+            f'{package}:\n'
+            f'    apt-get update && apt-get install -y {package}\n'
+            f'then rerun (it runs '
+            f'tools/dataset_converters/fashion_mnist_pairs.py {data_root}).')
+    print(f'Generating the Fashion-MNIST pairs in {data_root} from '
+          f'{debian_dir}')
+    fashion_mnist_pairs.make_fashion_mnist_pairs(
+        debian_dir, data_root, overwrite=True)
 
 
 # --------------------------------------------------------------------------
@@ -314,6 +350,48 @@ def run_vis(config: str,
     if len(pngs) != 1:
         raise SystemExit(f'expected one PNG from {" ".join(cmd)}, got {pngs}')
     return pngs[0]
+
+
+def predictions_file(exp: Experiment, variant: Variant, seed: int,
+                     args: argparse.Namespace) -> str:
+    """Where the test predictions of one run are kept."""
+    return osp.join(args.work_dir, variant.key, f'seed{seed}',
+                    'predictions.pkl')
+
+
+def run_predictions(exp: Experiment, variant: Variant, result: Dict,
+                    args: argparse.Namespace) -> str:
+    """Keep the test predictions of a trained run (``tools/test.py --out``).
+
+    Reused while newer than the run's ``result.json``.
+    """
+    work_dir = osp.join(args.work_dir, variant.key, f'seed{result["seed"]}')
+    out = predictions_file(exp, variant, result['seed'], args)
+    if osp.isfile(out) and osp.getmtime(out) >= osp.getmtime(
+            osp.join(work_dir, 'result.json')):
+        return out
+    cmd = [
+        sys.executable,
+        osp.join(REPO, 'tools', 'test.py'),
+        osp.join(REPO, variant.config), result['checkpoint'], '--out', out,
+        '--work-dir',
+        osp.join(work_dir, 'test'), '--cfg-options', *result['options']
+    ]
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS=str(args.threads),
+        MKL_NUM_THREADS=str(args.threads))
+    print(
+        f'[{exp.name}] {variant.key} seed {result["seed"]}: test '
+        'predictions',
+        flush=True)
+    with open(osp.join(work_dir, 'test.log'), 'w') as log:
+        code = subprocess.call(
+            cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    if code != 0 or not osp.isfile(out):
+        raise SystemExit(f'testing failed (exit {code}): {" ".join(cmd)}\n'
+                         f'see {work_dir}/test.log')
+    return out
 
 
 # --------------------------------------------------------------------------
@@ -909,11 +987,445 @@ def vis_input_brain_mri(ctx: Context) -> str:
     return image
 
 
+# --------------------------------------------------------------------------
+# Fashion-MNIST pairs
+
+#: Bins of the accuracy against distance: quantiles of the test distances.
+DISTANCE_BINS = 4
+#: Interleaved training steps timed per model (2 with --quick).
+COST_REPEATS = 10
+
+
+def pairs_data_root(ctx: Context) -> str:
+    return ctx.args.data_root or osp.join(REPO, ctx.experiment.data_root)
+
+
+def read_correct(path: str) -> Dict[str, bool]:
+    """Test file name -> whether its prediction in ``path`` is right."""
+    import mmengine
+    return {
+        osp.basename(r['img_path']): int(r['pred_label']) == int(r['gt_label'])
+        for r in mmengine.load(path)
+    }
+
+
+def accuracy_by_distance(correct: Dict[str, bool], samples: List[Dict],
+                         edges: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Accuracy (%) and number of the predicted samples per distance bin.
+
+    Args:
+        correct (dict[str, bool]): File name -> prediction right.
+        samples (list[dict]): Rows of the test split's ``meta/test.csv``.
+        edges (np.ndarray): Bin edges; the last bin includes its end.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: Accuracy per bin (NaN where empty)
+        and the number of samples per bin.
+    """
+    kept = [s for s in samples if s['filename'] in correct]
+    distance = np.array([s['distance'] for s in kept])
+    right = np.array([correct[s['filename']] for s in kept], dtype=float)
+    bins = np.clip(np.digitize(distance, edges[1:-1]), 0, len(edges) - 2)
+    counts = np.bincount(bins, minlength=len(edges) - 1)
+    sums = np.bincount(bins, weights=right, minlength=len(edges) - 1)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        return 100 * sums / counts, counts
+
+
+def distance_results(
+        ctx: Context) -> Tuple[np.ndarray, np.ndarray, Dict[str, np.ndarray]]:
+    """Bin edges, counts and per-variant accuracies (seeds x bins)."""
+    samples = fashion_mnist_pairs.read_samples(pairs_data_root(ctx), 'test')
+    edges = np.unique(
+        np.quantile([s['distance'] for s in samples],
+                    np.linspace(0, 1, DISTANCE_BINS + 1)))
+    accuracies, counts = {}, None
+    for variant in ctx.experiment.variants:
+        rows = []
+        for r in ctx.results[variant.key]:
+            correct = read_correct(
+                predictions_file(ctx.experiment, variant, r['seed'], ctx.args))
+            accuracy, counts = accuracy_by_distance(correct, samples, edges)
+            rows.append(accuracy)
+        accuracies[variant.key] = np.array(rows)
+    return edges, counts, accuracies
+
+
+def plot_distance(ctx: Context, edges: np.ndarray,
+                  accuracies: Dict[str, np.ndarray], path: str) -> None:
+    """Test accuracy against distance: mean over seeds, bars min-max."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    centres = (edges[:-1] + edges[1:]) / 2
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for variant in ctx.experiment.variants:
+        values = accuracies[variant.key]
+        mean = values.mean(0)
+        ax.errorbar(
+            centres,
+            mean,
+            yerr=[mean - values.min(0),
+                  values.max(0) - mean],
+            marker='o',
+            capsize=3,
+            label=variant.label)
+    ax.axhline(50, color='grey', linestyle=':', label='chance')
+    ax.set_xlabel('distance of the item centres (px)')
+    ax.set_ylabel('test accuracy (%)')
+    ax.set_title('accuracy against distance (mean over seeds, bars: '
+                 'min-max)')
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    save_figure(fig, path, dpi=100, bbox_inches='tight')
+    plt.close(fig)
+
+
+def module_outputs(model, names: Sequence[str], inputs) -> Dict:
+    """The outputs of the submodules ``names`` in ``model(inputs)``."""
+    outputs = {}
+
+    def hook(name: str) -> Callable:
+
+        def record(module, args, output) -> None:
+            outputs[name] = output
+
+        return record
+
+    handles = [
+        model.get_submodule(name).register_forward_hook(hook(name))
+        for name in names
+    ]
+    try:
+        model(inputs)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return outputs
+
+
+def receptive_widths(cfg: Config, image_size: Sequence[int]) -> List[int]:
+    """Width in pixels that one central output of each res layer sees.
+
+    Measured on the freshly built backbone of ``cfg`` (eval mode, a random
+    input): the columns of the input whose gradient of the central output
+    position of the layer is not zero.
+    """
+    import torch
+    backbone = build_model(cfg).backbone
+    backbone.eval()  # mmpretrain's ResNet.train returns None
+    inputs = torch.rand(1, cfg.model.backbone.in_channels, *image_size)
+    inputs.requires_grad_(True)
+    outputs = module_outputs(backbone, backbone.res_layers, inputs)
+    widths = []
+    for name in backbone.res_layers:
+        output = outputs[name]  # [1, C, h, w]
+        height, width = output.shape[2:]
+        grad, = torch.autograd.grad(
+            output[0, :, height // 2, width // 2].sum(),
+            inputs,
+            retain_graph=True)
+        columns = torch.nonzero(grad.abs().sum((0, 1, 2))).flatten()
+        widths.append(int(columns.max() - columns.min() + 1))
+    return widths
+
+
+def pairs_units(ctx: Context, canvas: Sequence[int]) -> List[str]:
+    """What each variant adds to the backbone, read from its built model."""
+    import torch
+    described = []
+    for variant in ctx.experiment.variants:
+        backbone = build_model(run_config(ctx.experiment, variant,
+                                          ctx.args)).backbone
+        if not hasattr(backbone, 'named_glore_units'):
+            continue
+        units = dict(backbone.named_glore_units())
+        with torch.no_grad():
+            outputs = module_outputs(
+                backbone, list(units),
+                torch.zeros(1, ctx.cfg.model.backbone.in_channels, *canvas))
+        for name, unit in units.items():
+            channels, height, width = outputs[name].shape[1:]
+            if hasattr(unit, 'num_node'):
+                inner = (f'{unit.num_state} states, {unit.num_node} nodes')
+            else:
+                inner = (f'{unit.inter_channels} inter channels, '
+                         f'{unit.mode.replace("_", " ")}')
+            described.append(
+                f'{variant.label}: `{type(unit).__name__}` after '
+                f'`{name.rsplit(".", 1)[0]}` ({stage_name(name)}, {channels} '
+                f'channels on {height}x{width} maps: {inner})')
+    return described
+
+
+def train_step_call(model, batch: int,
+                    shape: Sequence[int]) -> Callable[[], None]:
+    """One SGD training step of an mmpretrain classifier, random data."""
+    import torch
+    from mmpretrain.structures import DataSample
+    inputs = torch.rand(batch, 1, *shape) * 255
+    samples = [DataSample().set_gt_label(i % 2) for i in range(batch)]
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+
+    def call() -> None:
+        model.train()
+        data = model.data_preprocessor(
+            dict(inputs=list(inputs), data_samples=samples), True)
+        loss, _ = model.parse_losses(model(**data, mode='loss'))
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    return call
+
+
+def logged_seconds_per_iter(work_dir: str) -> float:
+    """Median logged ``time`` of a run's training iterations.
+
+    The first logged record (the warm-up) is left out when there are more.
+    """
+    times = [
+        r['time'] for r in read_scalars(work_dir)
+        if 'time' in r and 'loss' in r and 'lr' in r
+    ]
+    return float(np.median(times[1:] if len(times) > 1 else times))
+
+
+def cost_rows(ctx: Context, canvas: Sequence[int]) -> Tuple[List[str], int]:
+    """Params, FLOPs and seconds per training iteration of each variant.
+
+    Returns:
+        tuple: The markdown rows and the number of timed steps per model.
+    """
+    import torch
+    from mmengine.registry import init_default_scope
+
+    from glore_mm.analysis import analyse_config_model
+    from glore_mm.analysis.benchmark import time_interleaved
+    torch.set_num_threads(ctx.args.threads)
+    batch = ctx.cfg.train_dataloader.batch_size
+    repeats = 2 if ctx.args.quick else COST_REPEATS
+    complexity, calls, logged = {}, {}, {}
+    for variant in ctx.experiment.variants:
+        cfg = run_config(ctx.experiment, variant, ctx.args)
+        init_default_scope(cfg.default_scope)
+        complexity[variant.key] = analyse_config_model(
+            cfg.model, (cfg.model.backbone.in_channels, *canvas))
+        torch.manual_seed(0)
+        calls[variant.key] = train_step_call(build_model(cfg), batch, canvas)
+        logged[variant.key] = np.mean([
+            logged_seconds_per_iter(
+                osp.join(ctx.args.work_dir, variant.key, f'seed{r["seed"]}'))
+            for r in ctx.results[variant.key]
+        ])
+    timings = {
+        t.name: t.median
+        for t in time_interleaved(calls, repeats, warmup=1)
+    }
+    base = ctx.experiment.baseline
+    rows = []
+    for variant in ctx.experiment.variants:
+        key = variant.key
+        ratio = (f'{timings[key] / timings[base]:.2f}x'
+                 if base in timings else '-')
+        rows.append(
+            f'| {variant.label} | {complexity[key]["params"] / 1e3:.1f} k | '
+            f'{complexity[key]["flops"] / 1e6:.1f} M | {logged[key]:.3f} | '
+            f'{timings[key]:.3f} | {ratio} |')
+    return rows, repeats
+
+
+def finding_lines(ctx: Context, widths: List[int], canvas: Sequence[int],
+                  distances: Sequence[float], edges: np.ndarray,
+                  accuracies: Dict[str, np.ndarray]) -> List[str]:
+    """What the numbers say, written from them."""
+    exp = ctx.experiment
+    labels = {v.key: v.label for v in exp.variants}
+    means = {
+        key: np.mean([r['metric'] for r in runs])
+        for key, runs in ctx.results.items()
+    }
+    lines = []
+    base = exp.baseline
+    if base in ctx.results:
+        base_runs = np.array([r['metric'] for r in ctx.results[base]])
+        better = []
+        for key, runs in ctx.results.items():
+            values = np.array([r['metric'] for r in runs])
+            if key == base or len(values) < 2 or len(base_runs) < 2:
+                continue
+            spread = max(values.std(ddof=1), base_runs.std(ddof=1))
+            if values.mean() - base_runs.mean() > 2 * spread:
+                better.append(labels[key])
+        near_chance = means[base] < 55
+        lines.append(
+            f'The plain network reaches {means[base]:.2f}% '
+            f'({"close to" if near_chance else "above"} the 50% of '
+            'chance). ' +
+            (f'{", ".join(better)} beat{"s" if len(better) == 1 else ""} '
+             'it by more than twice the larger seed std.' if better else
+             'No variant beats it by more than twice the larger seed '
+             'std.'))
+    distances = np.asarray(distances)
+    names = [f'res{i + 2}' for i in range(len(widths))]
+    windows = ', '.join(f'{n} {w} px' for n, w in zip(names, widths))
+    within = '; '.join(f'{n}: {100 * np.mean(distances < w):.0f}%'
+                       for n, w in zip(names, widths))
+    unit_stage = names[1]  # where the units of the variants sit
+    if lines:
+        lines.append('')
+    lines.append(
+        'Where the plain network can relate the items: one central output '
+        'position of each of its stages depends on an input window '
+        f'{windows} wide (of the {canvas[1]} px canvas; the theoretical '
+        'bound, measured by back-propagation through the built model: the '
+        'effective windows are smaller). Two item centres fall in one '
+        'window when their distance is less than its width, which holds '
+        f'for this share of the test canvases: {within}. So a plain '
+        'network can compare the items of those canvases within its '
+        'stages, before the global average pooling and linear layer of its '
+        f'head; at {unit_stage}, where the global blocks sit, a window '
+        f'holds both centres for {100 * np.mean(distances < widths[1]):.0f}% '
+        'of them.')
+    changes = []
+    for variant in exp.variants:
+        mean = accuracies[variant.key].mean(0)
+        valid = np.flatnonzero(np.isfinite(mean))
+        if len(valid) > 1:
+            changes.append(f'{variant.label} '
+                           f'{mean[valid[-1]] - mean[valid[0]]:+.1f}')
+    if changes:
+        lines += [
+            '', 'From the nearest to the farthest distance bin '
+            f'({edges[0]:.0f}-{edges[1]:.0f} px to '
+            f'{edges[-2]:.0f}-{edges[-1]:.0f} px) the mean accuracy changes '
+            'by (points): ' + '; '.join(changes) + '.'
+        ]
+    return lines
+
+
+def report_fashion_mnist_pairs(ctx: Context) -> List[str]:
+    args = ctx.args
+    cfg = ctx.cfg
+    exp = ctx.experiment
+    data_root = pairs_data_root(ctx)
+    info = fashion_mnist_pairs.read_info(data_root)
+    canvas = tuple(info['canvas'])
+    samples = fashion_mnist_pairs.read_samples(data_root, 'test')
+    num_train = (
+        cfg.train_dataloader.dataset.get('indices') or info['counts']['train'])
+    num_test = (
+        cfg.val_dataloader.dataset.get('indices') or info['counts']['test'])
+    distances = [s['distance'] for s in samples]
+    backbone = cfg.model.backbone
+    stages, _ = backbone_shapes(cfg, canvas)
+    widths = receptive_widths(cfg, canvas)
+    edges, counts, accuracies = distance_results(ctx)
+    plot_distance(ctx, edges, accuracies,
+                  osp.join(args.images, ctx.images['distance']))
+    cost, repeats = cost_rows(ctx, canvas)
+    scheduler = first_scheduler(cfg)
+    per = ('iteration' if scheduler.get('convert_to_iter_based')
+           or not scheduler.get('by_epoch', True) else 'epoch')
+    height, width = canvas
+    source = (f'Debian\'s `{fashion_mnist.DEBIAN_PACKAGE}`'
+              if info['source_dir'] == fashion_mnist.DEBIAN_DIR else
+              f'the IDX files of `{info["source_dir"]}`')
+    lines = [
+        f'## {exp.title}', '',
+        f'A relational task: each {height}x{width} canvas holds two '
+        f'{info["item_size"]}x{info["item_size"]} Fashion-MNIST items whose '
+        f'centres are at least {info["min_distance"]:g} px apart (at random '
+        f'positions; {min(distances):.0f}-{max(distances):.0f} px on the '
+        f'test canvases) on uniform background noise 0-{info["noise"]}, '
+        'labelled by whether the two items are of the same class (half '
+        'and half). Training canvases take their items from the training '
+        'split, test canvases from the test split (unseen items). '
+        f'{info["counts"]["train"]:,} training and '
+        f'{info["counts"]["test"]:,} test canvases, generated with seed '
+        f'{info["seed"]} by `tools/dataset_converters/fashion_mnist_pairs.py` '
+        f'from {source}.', '',
+        'mmpretrain\'s `ResNet_CIFAR` (3x3 stem, no max-pool) at depth '
+        f'{backbone.depth} with {backbone.base_channels} base channels '
+        '(widths ' + '-'.join(str(s[0]) for s in stages) + ' on ' +
+        ', '.join(f'{h}x{w}' for _, h, w in stages) + ' maps), one input '
+        'channel, global average pooling and a linear 2-class head, trained '
+        f'from scratch on the first {num_train:,} training canvases for '
+        f'{plural(cfg.train_cfg.max_epochs, "epoch")}, batch '
+        f'{cfg.train_dataloader.batch_size}, {optimizer_phrase(cfg)} with a '
+        f'{decay_name(cfg)} decay per {per}; accuracy on the first '
+        f'{num_test:,} test canvases. The variants add one block each:', '',
+        *[f'- {line}' for line in pairs_units(ctx, canvas)], '',
+        *results_table(ctx), '', *comparison_lines(ctx, exp.baseline), '',
+        *finding_lines(ctx, widths, canvas, distances, edges, accuracies), '',
+        'Std is the sample standard deviation over the seeds; the losses '
+        'are the logged means (every '
+        f'{cfg.default_hooks.logger.interval} iterations) over the first '
+        f'and last {LOSS_WINDOW} iterations, mean ± std over the seeds.', '',
+        f'![training loss]({image_link(ctx, "loss")})', '',
+        '### Accuracy against distance', '',
+        'Test accuracy (%) per bin of the distance of the item centres '
+        '(bins between the quantiles of the test canvases\' distances), '
+        'mean ± std over the seeds, from the predictions of '
+        '`tools/test.py --out`:', '', '| model | ' +
+        ' | '.join(f'{lo:.0f}-{hi:.0f} px (n={n})'
+                   for lo, hi, n in zip(edges[:-1], edges[1:], counts)) + ' |',
+        '|---|' + '---|' * len(counts)
+    ]
+    for variant in exp.variants:
+        cells = [
+            mean_std(column, 1) if np.isfinite(column).all() else '-'
+            for column in accuracies[variant.key].T  # one column per bin
+        ]
+        lines.append(f'| {variant.label} | ' + ' | '.join(cells) + ' |')
+    lines += [
+        '', f'![accuracy against distance]({image_link(ctx, "distance")})', '',
+        '### Cost', '',
+        'Parameters and FLOPs of one canvas (inference path, a multiply-add '
+        'is one FLOP); seconds per training iteration as logged by the runs '
+        '(median of the logged `time`, mean over the seeds; the runs ran '
+        'one after another) and measured side by side in one process: '
+        f'{repeats} training steps of each model on random batches of '
+        f'{cfg.train_dataloader.batch_size}, interleaved, median '
+        f'({args.threads} thread(s)).', '',
+        '| model | params | FLOPs | s/iter logged | s/iter interleaved | '
+        'vs plain |', '|---|---|---|---|---|---|', *cost, '', *rerun_lines(ctx)
+    ]
+    if 'vis' in ctx.images:
+        name, unit = glore_unit(
+            run_config(exp,
+                       next(v for v in exp.variants if v.key == exp.visualise),
+                       args))
+        lines += [
+            '### Projection maps', '',
+            f'The {unit.num_node} nodes of the trained {stage_name(name)} '
+            f'unit (seed {args.seeds[0]}) on test canvas 0, drawn by '
+            '`tools/visualization/vis_projection.py` (the 4 nodes with the '
+            'most varied maps highlighted):', '',
+            f'![projection]({image_link(ctx, "vis")})', ''
+        ]
+    lines += [
+        '### Settings', '', *settings_lines(ctx), '',
+        f'Test predictions (`tools/test.py --out`, every run): '
+        f'{ctx.predict_seconds / 60:.1f} min.', '', '### Machine', '',
+        *machine_lines(args)
+    ]
+    return lines
+
+
+def vis_input_fashion_mnist_pairs(ctx: Context) -> str:
+    """Test canvas 0."""
+    return osp.join(pairs_data_root(ctx), 'test', '000000.png')
+
+
 #: experiment -> (prepare its data, write its report, its drawn input)
 EXPERIMENT_CODE: Dict[str, tuple] = {
     'fashion_mnist':
     (prepare_fashion_mnist, report_fashion_mnist, vis_input_fashion_mnist),
     'brain_mri': (prepare_brain_mri, report_brain_mri, vis_input_brain_mri),
+    'fashion_mnist_pairs':
+    (prepare_fashion_mnist_pairs, report_fashion_mnist_pairs,
+     vis_input_fashion_mnist_pairs),
 }
 
 
@@ -1008,10 +1520,19 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         v.key: [run_variant(exp, v, seed, args) for seed in args.seeds]
         for v in exp.variants
     }
+    predict_start = time.perf_counter()
+    if exp.predictions:
+        for variant in exp.variants:
+            for result in results[variant.key]:
+                run_predictions(exp, variant, result, args)
+    predict_seconds = time.perf_counter() - predict_start
     images = dict(loss=f'experiments_{exp.name}_loss.png')
+    if exp.predictions:
+        images['distance'] = f'experiments_{exp.name}_distance.png'
     ctx = Context(exp, args, results, images,
                   run_config(exp, exp.variants[0], args),
-                  sum(r['seconds'] for runs in results.values() for r in runs))
+                  sum(r['seconds'] for runs in results.values() for r in runs),
+                  predict_seconds)
     plot_losses(
         ctx,
         osp.join(args.images, images['loss']),

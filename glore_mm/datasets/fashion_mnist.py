@@ -145,7 +145,7 @@ def read_idx(path: str) -> np.ndarray:
         return check_idx(osp.basename(path), f.read(), checksum=False)
 
 
-def _read_gzip(path: str) -> bytes:
+def read_gzip(path: str) -> bytes:
     """Decompress ``path`` or raise ValueError naming it."""
     try:
         with gzip.open(path, 'rb') as f:
@@ -186,7 +186,7 @@ def convert(src_dir: str,
         for split, (images, labels) in SPLITS.items():
             sizes = []
             for name in (images, labels):
-                data = _read_gzip(osp.join(src_dir, f'{name}.gz'))
+                data = read_gzip(osp.join(src_dir, f'{name}.gz'))
                 sizes.append(len(check_idx(name, data, checksum)))
                 atomic_write(data, osp.join(tmp_dir, name))
             if sizes[0] != sizes[1]:

@@ -5,7 +5,6 @@ its plots are written from the logged numbers, with the settings the report
 quotes read from the configs."""
 import json
 import re
-import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -13,15 +12,22 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from fashion_mnist_files import (fashion_arrays, write_fashion_idx,
+                                 write_fashion_src)
 from tool_runner import REPO, run_tool, tool_env
 
-from glore_mm.datasets import fashion_mnist
+from glore_mm.datasets import fashion_mnist, fashion_mnist_pairs
 
 SCRIPT = '.dev_scripts/experiments/run.py'
 RUNNER = REPO / SCRIPT
 FM_LABELS = {
     'res3x1': '+1 GloRe after res3 (`res3x1`)',
     'res4x1_nozeroinit': '+1 GloRe after res4, no zero-init gate'
+}
+PAIRS_LABELS = {
+    'plain': 'ResNet_CIFAR-18',
+    'res3x1': '+1 GloRe after res3 (`res3x1`)',
+    'nonlocal_res3x1': '+1 NonLocal2d after res3'
 }
 BRAIN_LABELS = {
     'fcn': 'FCN (FCNHead)',
@@ -36,11 +42,6 @@ def _run(*args, ok: bool = True) -> subprocess.CompletedProcess:
                     ok=ok)
 
 
-def _write_idx(path: Path, array: np.ndarray, magic: int) -> None:
-    header = struct.pack(f'>{1 + array.ndim}I', magic, *array.shape)
-    path.write_bytes(header + array.astype(np.uint8).tobytes())
-
-
 @pytest.fixture(scope='module')
 def fashion_mnist_root(tmp_path_factory) -> Path:
     """Fashion-MNIST's four IDX files, 96 train and 100 test images."""
@@ -51,9 +52,32 @@ def fashion_mnist_root(tmp_path_factory) -> Path:
         images = rng.integers(0, 60, (count, 28, 28))
         for i, label in enumerate(labels):  # a class-dependent bar
             images[i, 4:24, 2 * label + 3:2 * label + 8] = 220
-        _write_idx(root / f'{prefix}-images-idx3-ubyte', images, 2051)
-        _write_idx(root / f'{prefix}-labels-idx1-ubyte', labels, 2049)
+        write_fashion_idx(
+            root, {
+                f'{prefix}-images-idx3-ubyte': images,
+                f'{prefix}-labels-idx1-ubyte': labels
+            })
     return root
+
+
+@pytest.fixture(scope='module')
+def fashion_mnist_pairs_root(tmp_path_factory) -> Path:
+    """The pairs set, 64 train and 40 test canvases, written by the
+    converter from gzipped IDX files of 60 train and 40 test images."""
+    root = tmp_path_factory.mktemp('fashion_mnist_pairs')
+    src = write_fashion_src(root / 'src',
+                            fashion_arrays({
+                                'train': 60,
+                                't10k': 40
+                            }))
+    out = root / 'pairs'
+    run_tool([
+        sys.executable,
+        REPO / 'tools/dataset_converters/fashion_mnist_pairs.py', out, '--src',
+        src, '--num-train', 64, '--num-test', 40
+    ],
+             cwd=REPO)
+    return out
 
 
 @pytest.fixture(scope='module')
@@ -174,6 +198,84 @@ def test_fashion_mnist_quick(tmp_path, fashion_mnist_root):
     assert set(result['rerun_of']) >= {'metric', 'same_metric', 'same_loss'}
     assert ('seed 0: retrained with `--force`'
             in _section(doc.read_text(), 'fashion_mnist'))
+
+
+def test_fashion_mnist_pairs_quick(tmp_path, fashion_mnist_pairs_root):
+    """Training, test predictions, accuracy against distance and cost of
+    three variants, all from the logged numbers and the kept predictions."""
+    import mmengine
+    doc = tmp_path / 'experiments.md'
+    images = tmp_path / 'images'
+    work_dir = tmp_path / 'work'
+    stdout = _run('fashion_mnist_pairs', '--quick', '--seeds', '0', '1',
+                  '--variants', *PAIRS_LABELS, '--data-root',
+                  str(fashion_mnist_pairs_root), '--doc', str(doc), '--images',
+                  str(images), '--work-dir', str(work_dir)).stdout
+    assert f'[fashion_mnist_pairs] report written to {doc}' in stdout
+    section = _section(doc.read_text(), 'fashion_mnist_pairs')
+    samples = {
+        r['filename']: r
+        for r in fashion_mnist_pairs.read_samples(
+            str(fashion_mnist_pairs_root), 'test')
+    }
+    for key, label in PAIRS_LABELS.items():
+        results = _results(work_dir, key)
+        assert [r['seed'] for r in results] == [0, 1]
+        _check_table_row(section, label, results)
+        for r in results:
+            # the kept predictions are those of the evaluated model
+            predictions = mmengine.load(
+                str(work_dir / key / f'seed{r["seed"]}' / 'predictions.pkl'))
+            assert len(predictions) == 40
+            right = [
+                int(p['pred_label']) == int(p['gt_label']) for p in predictions
+            ]
+            assert 100 * np.mean(right) == pytest.approx(r['metric'])
+            for p in predictions:
+                name = Path(p['img_path']).name
+                assert int(p['gt_label']) == samples[name]['label']
+        cost = next(line for line in section.splitlines()
+                    if line.startswith(f'| {label} |') and ' k | ' in line)
+        assert re.search(
+            r'\| \d+\.\d k \| \d+\.\d M \| \d\.\d{3} \| '
+            r'\d\.\d{3} \| \d\.\d\dx \|$', cost), cost
+    plain_cost = next(
+        line for line in section.splitlines()
+        if line.startswith('| ResNet_CIFAR-18 |') and ' k | ' in line)
+    assert plain_cost.endswith('| 1.00x |')
+    # the distance table: its bins hold the 40 test canvases
+    header = next(line for line in section.splitlines()
+                  if line.startswith('| model |') and ' px (n=' in line)
+    counts = [int(n) for n in re.findall(r'\(n=(\d+)\)', header)]
+    assert 1 <= len(counts) <= 4 and sum(counts) == 40
+    assert ('trained from scratch on the first 64 training canvases for 1 '
+            'epoch, batch 32, SGD lr 0.05 with a cosine decay per '
+            'iteration; accuracy on the first 40 test canvases') in section
+    assert (
+        '64 training and 40 test canvases, generated with seed 0 by '
+        '`tools/dataset_converters/fashion_mnist_pairs.py` from the IDX '
+        f'files of `{fashion_mnist_pairs_root.parent / "src"}`.') in section
+    assert ('`NonLocal2d` after `layer2.1` (res3, 16 channels on '
+            '14x56 maps: 8 inter channels, embedded gaussian)') in section
+    assert ('`GloRe2d` after `layer2.1` (res3, 16 channels on '
+            '14x56 maps: 8 states, 4 nodes)') in section
+    assert 'Where the plain network can relate the items' in section
+    assert 'Quick mode' in section
+    assert (f'Command: `python {SCRIPT} fashion_mnist_pairs --quick`'
+            in section)
+    for name in ('loss', 'distance'):
+        assert (f'(images/experiments_fashion_mnist_pairs_{name}.png)'
+                in section)
+        _check_png(images / f'experiments_fashion_mnist_pairs_{name}.png')
+    _check_png(images / 'vis_fashion_mnist_pairs_projection.png')
+
+    # a rerun reuses the runs and their predictions
+    kept = work_dir / 'plain/seed0/predictions.pkl'
+    stamp = kept.stat().st_mtime
+    _run('fashion_mnist_pairs', '--quick', '--seeds', '0', '--variants',
+         'plain', '--data-root', str(fashion_mnist_pairs_root), '--doc',
+         str(doc), '--images', str(images), '--work-dir', str(work_dir))
+    assert kept.stat().st_mtime == stamp
 
 
 def test_brain_mri_quick(tmp_path, brain_mri):

@@ -7,9 +7,10 @@ by mmseg's own ``CityscapesDataset``; the brain MRI converter runs on the
 real MNI template from the nilearn wheel (downloaded once with pip into the
 glore_mm cache, then reused); the Fashion-MNIST converter runs on small
 gzipped IDX files written here, read back by mmpretrain's ``FashionMNIST``
-as the config builds it, and on the Debian package where it is installed.
+as the config builds it, and on the Debian package where it is installed;
+the Fashion-MNIST pairs generator runs on such files too, its set read back
+by mmpretrain's ``CustomDataset`` as the pairs config builds it.
 """
-import gzip
 import os
 import os.path as osp
 import re
@@ -21,9 +22,12 @@ import zipfile
 import cv2
 import numpy as np
 import pytest
+from fashion_mnist_files import fashion_arrays as make_fashion_arrays
+from fashion_mnist_files import idx_bytes, write_fashion_src
 
 from glore_mm.datasets import (brain_mri, cityscapes, default_cache_dir,
-                               fashion_mnist, tiny_cityscapes)
+                               fashion_mnist, fashion_mnist_pairs,
+                               tiny_cityscapes)
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOLS_DIR = osp.join(REPO_ROOT, 'tools', 'dataset_converters')
@@ -486,33 +490,10 @@ def test_default_cache_dir(monkeypatch):
 FM_COUNTS = {'train': 20, 't10k': 10}
 
 
-def _idx_bytes(array, magic):
-    """The IDX format: big-endian magic and dimensions, then the bytes."""
-    header = struct.pack(f'>{1 + array.ndim}I', magic, *array.shape)
-    return header + array.astype(np.uint8).tobytes()
-
-
-def _write_fashion_src(root, arrays, **override):
-    """Write ``{name}.gz`` for every array; ``override`` replaces bytes."""
-    root.mkdir(parents=True, exist_ok=True)
-    for name, array in arrays.items():
-        magic = 2051 if 'images' in name else 2049
-        data = override.get(name, _idx_bytes(array, magic))
-        (root / f'{name}.gz').write_bytes(gzip.compress(data))
-    return root
-
-
 @pytest.fixture
 def fashion_arrays():
     """20 train and 10 test 28x28 images with every label 0-9."""
-    rng = np.random.default_rng(0)
-    arrays = {}
-    for split, count in FM_COUNTS.items():
-        arrays[f'{split}-images-idx3-ubyte'] = rng.integers(
-            0, 256, (count, 28, 28), dtype=np.uint8)
-        arrays[f'{split}-labels-idx1-ubyte'] = rng.permutation(
-            np.arange(count) % 10).astype(np.uint8)
-    return arrays
+    return make_fashion_arrays(FM_COUNTS)
 
 
 def _read_idx(path):
@@ -539,7 +520,7 @@ def test_fashion_mnist_converts_a_folder_of_idx_files(tmp_path,
     """The command line on user files: what mmpretrain's FashionMNIST
     reads, images and labels exactly as written."""
     from mmengine.config import Config
-    src = _write_fashion_src(tmp_path / 'src', fashion_arrays)
+    src = write_fashion_src(tmp_path / 'src', fashion_arrays)
     out = tmp_path / 'out' / 'fashion_mnist'
     stdout = _run_tool('fashion_mnist.py', out, '--src', src)
     assert f'Fashion-MNIST written to {out}' in stdout
@@ -565,7 +546,7 @@ def test_fashion_mnist_converts_a_folder_of_idx_files(tmp_path,
 
 
 def _bad_header(arrays, name):
-    data = bytearray(_idx_bytes(arrays[name], 2051))
+    data = bytearray(idx_bytes(arrays[name], 2051))
     data[3] = 0x01  # magic 2049: one dimension
     return bytes(data)
 
@@ -575,23 +556,23 @@ def _bad_header(arrays, name):
     [('train-images-idx3-ubyte', _bad_header,
       r'train-images-idx3-ubyte: IDX header says magic 2049 shape '
       r'\(20, 28, 28\), expected magic 2051 shape \(N, 28, 28\)'),
-     ('t10k-images-idx3-ubyte', lambda a, n: _idx_bytes(a[n][:, :27], 2051),
+     ('t10k-images-idx3-ubyte', lambda a, n: idx_bytes(a[n][:, :27], 2051),
       r't10k-images-idx3-ubyte: IDX header says magic 2051 shape '
       r'\(10, 27, 28\)'),
-     ('t10k-labels-idx1-ubyte', lambda a, n: _idx_bytes(a[n], 2049)[:-1],
+     ('t10k-labels-idx1-ubyte', lambda a, n: idx_bytes(a[n], 2049)[:-1],
       r't10k-labels-idx1-ubyte: 17 bytes, expected 18'),
      ('train-labels-idx1-ubyte', lambda a, n: b'\x00\x00\x08',
       r'train-labels-idx1-ubyte: 3 bytes, shorter than its 8-byte IDX '
       r'header'),
-     ('train-labels-idx1-ubyte', lambda a, n: _idx_bytes(a[n] + 3, 2049),
+     ('train-labels-idx1-ubyte', lambda a, n: idx_bytes(a[n] + 3, 2049),
       r'train-labels-idx1-ubyte: label 1[0-2] out of range 0-9'),
-     ('t10k-labels-idx1-ubyte', lambda a, n: _idx_bytes(a[n][:9], 2049),
+     ('t10k-labels-idx1-ubyte', lambda a, n: idx_bytes(a[n][:9], 2049),
       r't10k-images-idx3-ubyte holds 10 images but t10k-labels-idx1-ubyte '
       r'9 labels')])
 def test_fashion_mnist_refuses_bad_idx_files(tmp_path, fashion_arrays, name,
                                              make, message):
-    src = _write_fashion_src(tmp_path / 'src', fashion_arrays,
-                             **{name: make(fashion_arrays, name)})
+    src = write_fashion_src(tmp_path / 'src', fashion_arrays,
+                            **{name: make(fashion_arrays, name)})
     out = tmp_path / 'out'
     with pytest.raises(ValueError, match=message):
         fashion_mnist.convert(str(src), str(out))
@@ -609,7 +590,7 @@ def test_fashion_mnist_refuses_bad_idx_files(tmp_path, fashion_arrays, name,
 
 def test_fashion_mnist_refuses_a_file_that_is_not_gzip(tmp_path,
                                                        fashion_arrays):
-    src = _write_fashion_src(tmp_path / 'src', fashion_arrays)
+    src = write_fashion_src(tmp_path / 'src', fashion_arrays)
     (src / 't10k-labels-idx1-ubyte.gz').write_bytes(b'not gzip')
     with pytest.raises(
             ValueError,
@@ -652,3 +633,198 @@ def test_fashion_mnist_converter_debian(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == sorted(fashion_mnist.FILES)
     with pytest.raises(FileExistsError):
         fashion_mnist.convert(fashion_mnist.DEBIAN_DIR, str(out))
+
+
+# --------------------------------------------------------------------------
+# Fashion-MNIST pairs: two items far apart, same class or not
+# --------------------------------------------------------------------------
+
+#: At least 2 images of every class in each split.
+PAIR_COUNTS = {'train': 40, 't10k': 30}
+PAIR_ARGS = ('--num-train', 24, '--num-test', 11, '--canvas', 28, 112,
+             '--min-distance', 40, '--noise', 20, '--seed', 3)
+
+
+@pytest.fixture(scope='module')
+def pairs_src(tmp_path_factory):
+    """Gzipped IDX files of 40 train and 30 test images, and their arrays."""
+    arrays = make_fashion_arrays(PAIR_COUNTS, seed=1)
+    root = tmp_path_factory.mktemp('pairs') / 'src'
+    return write_fashion_src(root, arrays), arrays
+
+
+@pytest.fixture(scope='module')
+def pairs_set(pairs_src):
+    """The set the command line writes from ``pairs_src``, and its stdout."""
+    src, _ = pairs_src
+    out = src.parent / 'out' / 'fashion_mnist_pairs'
+    stdout = _run_tool('fashion_mnist_pairs.py', out, '--src', src, *PAIR_ARGS)
+    return out, stdout
+
+
+def _file_bytes(root):
+    return {
+        name: (root / name).read_bytes()
+        for name in map(str, _all_files(root))
+    }
+
+
+def test_fashion_mnist_pairs_layout_and_labels(pairs_set, pairs_src):
+    """Balanced labels, items of the right split and class at the recorded
+    places, distances recorded and at least the minimum."""
+    out, stdout = pairs_set
+    _, arrays = pairs_src
+    assert (f'Fashion-MNIST pairs written to {out}: 24 train and 11 test '
+            'canvases') in stdout
+    assert os.listdir(out.parent) == ['fashion_mnist_pairs']
+    info = fashion_mnist_pairs.read_info(str(out))
+    assert info['counts'] == {'train': 24, 'test': 11}
+    assert info['canvas'] == [28, 112] and info['min_distance'] == 40
+    assert info['seed'] == 3 and info['classes'] == ['different', 'same']
+    assert info['source_dir'] == str(pairs_src[0])
+    for split, source, num in (('train', 'train', 24), ('test', 't10k', 11)):
+        images = arrays[f'{source}-images-idx3-ubyte']
+        labels = arrays[f'{source}-labels-idx1-ubyte']
+        rows = fashion_mnist_pairs.read_samples(str(out), split)
+        assert [r['filename']
+                for r in rows] == [f'{i:06d}.png' for i in range(num)]
+        assert sorted(os.listdir(out / split)) == [r['filename'] for r in rows]
+        assert _read_lines(out / 'meta' / f'{split}.txt') == [
+            f'{r["filename"]} {r["label"]}' for r in rows
+        ]
+        same = [r['label'] for r in rows]
+        assert sum(same) == num // 2  # half and half
+        for r in rows:
+            assert r['label'] == int(r['class_a'] == r['class_b'])
+            assert r['index_a'] != r['index_b']
+            canvas = cv2.imread(
+                str(out / split / r['filename']), cv2.IMREAD_UNCHANGED)
+            assert canvas.shape == (28, 112) and canvas.dtype == np.uint8
+            for side in 'ab':
+                index, y, x = (r[f'index_{side}'], r[f'y_{side}'],
+                               r[f'x_{side}'])
+                assert labels[index] == r[f'class_{side}']
+                item = images[index]
+                window = canvas[y:y + 28, x:x + 28]
+                # the item over the noise: exact where brighter than it
+                assert (window >= item).all()
+                np.testing.assert_array_equal(window[item > 20],
+                                              item[item > 20])
+            distance = np.hypot(r['y_b'] - r['y_a'], r['x_b'] - r['x_a'])
+            assert r['distance'] == pytest.approx(distance, abs=1e-3)
+            assert r['distance'] >= 40
+            outside = np.ones(canvas.shape, bool)
+            for side in 'ab':
+                y, x = r[f'y_{side}'], r[f'x_{side}']
+                outside[y:y + 28, x:x + 28] = False
+            assert canvas[outside].max() <= 20  # the background noise
+
+
+def test_fashion_mnist_pairs_is_deterministic(pairs_set, pairs_src, tmp_path):
+    """Same seed, same bytes; another seed, another set."""
+    out, _ = pairs_set
+    src, _ = pairs_src
+    again = tmp_path / 'again'
+    _run_tool('fashion_mnist_pairs.py', again, '--src', src, *PAIR_ARGS)
+    assert _file_bytes(again) == _file_bytes(out)
+    other = tmp_path / 'other'
+    _run_tool('fashion_mnist_pairs.py', other, '--src', src, *PAIR_ARGS[:-1],
+              4)
+    assert _read_lines(other / 'meta' / 'train.csv') != _read_lines(
+        out / 'meta' / 'train.csv')
+
+
+def test_fashion_mnist_pairs_loads_in_custom_dataset(pairs_set):
+    """mmpretrain's CustomDataset reads the set as the config builds it."""
+    from mmengine.config import Config
+    out, _ = pairs_set
+    cfg = Config.fromfile(
+        osp.join(REPO_ROOT, 'configs', 'mmpretrain',
+                 'resnet18-cifar_fashion-mnist-pairs.py'))
+    for loader, split in ((cfg.train_dataloader, 'train'), (cfg.val_dataloader,
+                                                            'test')):
+        dataset = _fashion_dataset(loader, out)
+        rows = fashion_mnist_pairs.read_samples(str(out), split)
+        assert len(dataset) == len(rows)
+        assert dataset.CLASSES == ('different', 'same')
+        for index, row in enumerate(rows):
+            info = dataset.get_data_info(index)
+            assert info['img_path'] == str(out / split / row['filename'])
+            assert info['gt_label'] == row['label']
+
+
+@pytest.mark.parametrize(
+    'args, message',
+    [(('--num-train', 1), r'num_train must be an integer >= 2 .* got 1'),
+     (('--num-test', 0), r'num_test must be an integer >= 2 .* got 0'),
+     (('--canvas', 20, 112), r'canvas must be \(height, width\), each an '
+      r'integer >= 28 .* got \(20, 112\)'),
+     (('--min-distance', 90), r'min_distance must be between 0 and 84\.0, '
+      r'the farthest two item centres can be on a 28x112 canvas, but got '
+      r'90\.0'),
+     (('--min-distance', -1), r'min_distance must be between 0 and 84\.0'),
+     (('--noise', 256), r'noise must be an integer in 0-255 .* got 256')])
+def test_fashion_mnist_pairs_refuses_bad_arguments(pairs_src, tmp_path, args,
+                                                   message):
+    src, _ = pairs_src
+    out = tmp_path / 'out'
+    result = subprocess.run([
+        sys.executable,
+        osp.join(TOOLS_DIR, 'fashion_mnist_pairs.py'),
+        str(out), '--src',
+        str(src), *map(str, args)
+    ],
+                            capture_output=True,
+                            text=True,
+                            cwd=REPO_ROOT)
+    assert result.returncode != 0
+    assert re.search(message, result.stderr), result.stderr
+    assert 'Traceback' not in result.stderr
+    assert not out.exists()
+
+
+def test_fashion_mnist_pairs_refuses_bad_sources(pairs_src, pairs_set,
+                                                 tmp_path):
+    src, arrays = pairs_src
+    out = tmp_path / 'out'
+    # a class with a single test image: no pair of two distinct items
+    labels = arrays['t10k-labels-idx1-ubyte'].copy()
+    labels[labels == 3] = 4
+    labels[np.flatnonzero(labels == 4)[0]] = 3
+    few = write_fashion_src(
+        tmp_path / 'few', arrays,
+        **{'t10k-labels-idx1-ubyte': idx_bytes(labels, 2049)})
+    cases = [
+        (few, out, r't10k-labels-idx1-ubyte: class 3 has 1 image\(s\); '
+         r'pairs need at least 2 images of every class'),
+        (tmp_path / 'nowhere', out, r'src_dir .*nowhere lacks '
+         r"\['train-images-idx3-ubyte.gz'.*dataset-fashion-mnist"),
+        (src, pairs_set[0], r'out_dir .* is not empty; pass overwrite=True '
+         r'\(--overwrite\)'),
+    ]
+    for source, target, message in cases:
+        before = _file_bytes(target) if target.exists() else None
+        result = subprocess.run([
+            sys.executable,
+            osp.join(TOOLS_DIR, 'fashion_mnist_pairs.py'),
+            str(target), '--src',
+            str(source), *map(str, PAIR_ARGS)
+        ],
+                                capture_output=True,
+                                text=True,
+                                cwd=REPO_ROOT)
+        assert result.returncode != 0
+        assert re.search(message, result.stderr), result.stderr
+        assert 'Traceback' not in result.stderr
+        if before is None:
+            assert not target.exists()
+        else:
+            assert _file_bytes(target) == before
+    # the farthest distance the canvas allows is still drawn
+    far = fashion_mnist_pairs.make_fashion_mnist_pairs(
+        str(src), str(out), num_train=4, num_test=4, min_distance=84)
+    assert far['min_distance'] == 84
+    assert {
+        r['distance']
+        for r in fashion_mnist_pairs.read_samples(str(out), 'test')
+    } == {84.0}
