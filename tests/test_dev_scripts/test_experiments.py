@@ -202,12 +202,15 @@ def test_fashion_mnist_quick(tmp_path, fashion_mnist_root):
 
 def test_fashion_mnist_pairs_quick(tmp_path, fashion_mnist_pairs_root):
     """Training, test predictions, accuracy against distance and cost of
-    three variants, all from the logged numbers and the kept predictions."""
+    three variants, all from the logged numbers and the kept predictions.
+
+    One seed: the mean and std over seeds are checked by the Fashion-MNIST
+    test, with the same code."""
     import mmengine
     doc = tmp_path / 'experiments.md'
     images = tmp_path / 'images'
     work_dir = tmp_path / 'work'
-    stdout = _run('fashion_mnist_pairs', '--quick', '--seeds', '0', '1',
+    stdout = _run('fashion_mnist_pairs', '--quick', '--seeds', '0',
                   '--variants', *PAIRS_LABELS, '--data-root',
                   str(fashion_mnist_pairs_root), '--doc', str(doc), '--images',
                   str(images), '--work-dir', str(work_dir)).stdout
@@ -220,7 +223,7 @@ def test_fashion_mnist_pairs_quick(tmp_path, fashion_mnist_pairs_root):
     }
     for key, label in PAIRS_LABELS.items():
         results = _results(work_dir, key)
-        assert [r['seed'] for r in results] == [0, 1]
+        assert [r['seed'] for r in results] == [0]
         _check_table_row(section, label, results)
         for r in results:
             # the kept predictions are those of the evaluated model
