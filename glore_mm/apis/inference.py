@@ -273,6 +273,23 @@ def _check_unique(outputs: Sequence[str], sources: Sequence[str]) -> None:
         seen[out] = source
 
 
+def _folder_outputs(source: str, inputs: Sequence[str], out_dir: str,
+                    suffix: str) -> List[str]:
+    """``out_dir/<input name><suffix>`` for every input of folder ``source``.
+
+    Raises:
+        ValueError: If ``out_dir`` is a file.
+    """
+    if osp.isfile(out_dir):
+        raise ValueError(f'out_file {out_dir!r} is a file, but the input '
+                         f'{source!r} is a folder: give a folder')
+    return [
+        osp.join(out_dir,
+                 osp.splitext(osp.basename(path))[0] + suffix)
+        for path in inputs
+    ]
+
+
 def segmentation_outputs(source: str, images: Sequence[str],
                          out_file: Optional[str]) -> List[Tuple[str, str]]:
     """Where the overlay and the label map of every image go.
@@ -296,15 +313,8 @@ def segmentation_outputs(source: str, images: Sequence[str],
             file for a folder, or two images would share an output.
     """
     if osp.isdir(source):
-        out_dir = out_file or DEFAULT_OUT_DIR
-        if osp.isfile(out_dir):
-            raise ValueError(f'out_file {out_dir!r} is a file, but the input '
-                             f'{source!r} is a folder: give a folder')
-        overlays = [
-            osp.join(out_dir,
-                     osp.splitext(osp.basename(img))[0] + '.png')
-            for img in images
-        ]
+        overlays = _folder_outputs(source, images, out_file or DEFAULT_OUT_DIR,
+                                   '.png')
     else:
         overlay = out_file or osp.join(
             DEFAULT_OUT_DIR,
@@ -503,14 +513,7 @@ def video_outputs(source: str, videos: Sequence[str],
             for a folder, or two videos would share an output.
     """
     if osp.isdir(source):
-        if osp.isfile(out_file):
-            raise ValueError(f'out_file {out_file!r} is a file, but the '
-                             f'input {source!r} is a folder: give a folder')
-        outputs = [
-            osp.join(out_file,
-                     osp.splitext(osp.basename(video))[0] + '.mp4')
-            for video in videos
-        ]
+        outputs = _folder_outputs(source, videos, out_file, '.mp4')
     else:
         suffix = osp.splitext(out_file)[1].lower()
         if suffix not in VIDEO_CODECS:
