@@ -253,15 +253,24 @@ def setup_cpu_distributed(cfg: Config) -> Tuple[int, int]:
 def finish_distributed() -> None:
     """Leave the process group, if any, once every rank got here.
 
-    MMEngine never destroys the group it joins, and ``destroy_process_group``
-    alone does not end it either while anything still holds the group: the
-    DDP wrapper of a runner does, so gloo's threads (``gloo_tcp_loop``,
-    ``pt_gloo_runloop``) would run on into interpreter shutdown and be torn
-    down, if at all, in whatever order the interpreter frees objects. Drop
-    every reference to the runner first (``del runner``); this function
-    collects the garbage the runner's reference cycles leave, then waits for
-    every rank and destroys the group, which joins gloo's threads while the
-    interpreter is still whole.
+    MMEngine never destroys the group it joins, and a gloo group left alive
+    can abort a finished run at exit ("terminate called without an active
+    exception", SIGABRT). A gloo worker thread (``pt_gloo_runloop``) that
+    completes a collective drops the work's tensors; when it holds the last
+    reference to a tensor whose Python object torch keeps alive from C++, it
+    takes the GIL to release that object. If the main thread has meanwhile
+    left ``main()`` and the interpreter is finalizing, CPython ends the
+    worker as it gets the GIL (``take_gil`` -> ``PyThread_exit_thread``); the
+    forced unwinding meets a C++ frame that may not throw, and
+    ``std::terminate`` aborts the process. It takes a worker that is late
+    for the GIL when a run ends, so it is rare and shows on loaded machines
+    (``tests/test_engine/collective_at_exit.py`` forces that order).
+
+    Here, while the interpreter is whole: the garbage of the runner's
+    reference cycles is collected (drop every reference to the runner first,
+    ``del runner``: its DDP wrapper holds the group), every rank waits for
+    the others (the barrier releases the GIL, so workers finish what they
+    hold), and the group is destroyed, which joins gloo's threads.
     """
     if torch_dist.is_available() and torch_dist.is_initialized():
         gc.collect()

@@ -115,7 +115,8 @@ def allow_mmengine_checkpoints() -> None:
     globals, so ``resume``, ``load_from`` and ``load_checkpoint`` read
     MMEngine checkpoints while ``torch.load`` keeps ``weights_only=True``.
     ``import glore_mm`` calls it, so every tool, test and config importing
-    anything of glore_mm has the allowlist; calling it again adds nothing. A no-op on torch versions without
+    anything of glore_mm has the allowlist; calling it again adds nothing.
+    A no-op on torch versions without
     ``torch.serialization.add_safe_globals`` (they do not default to
     ``weights_only=True``).
     """

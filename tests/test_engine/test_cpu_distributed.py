@@ -1,22 +1,18 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
 import os
-import socket
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 import torch.nn as nn
 from mmengine.config import Config
 from mmengine.registry import MODEL_WRAPPERS
+from tool_runner import free_port, run_tool, tool_env
 from torch import distributed as torch_dist
 
 from glore_mm.engine import (CPUDistributedDataParallel, cpu_model_wrapper_cfg,
                              finish_distributed, setup_cpu_distributed)
-
-
-def _free_port() -> str:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return str(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -78,7 +74,7 @@ def test_pytorch_launcher_and_wrapper(clean_env, capsys):
     clean_env.setenv('RANK', '0')
     clean_env.setenv('WORLD_SIZE', '1')
     clean_env.setenv('MASTER_ADDR', '127.0.0.1')
-    clean_env.setenv('MASTER_PORT', _free_port())
+    clean_env.setenv('MASTER_PORT', free_port())
     cfg = Config(
         dict(
             launcher='pytorch',
@@ -110,7 +106,7 @@ def test_slurm_launcher(clean_env):
     clean_env.setenv('SLURM_NODELIST', 'node-[1-2]')
     clean_env.setenv('SLURM_LOCALID', '0')
     clean_env.setenv('MASTER_ADDR', '127.0.0.1')
-    port = int(_free_port())
+    port = int(free_port())
     cfg = Config(
         dict(launcher='slurm', env_cfg=dict(dist_cfg=dict(port=port))))
     assert setup_cpu_distributed(cfg) == (0, 1)
@@ -144,7 +140,7 @@ def test_finish_distributed_ends_gloo_threads(clean_env, release):
         RANK='0',
         WORLD_SIZE='1',
         MASTER_ADDR='127.0.0.1',
-        MASTER_PORT=_free_port())
+        MASTER_PORT=free_port())
     for name, value in launcher_env.items():
         clean_env.setenv(name, value)
     cfg = Config(dict(launcher='pytorch'))
@@ -158,3 +154,30 @@ def test_finish_distributed_ends_gloo_threads(clean_env, release):
     finish_distributed()
     assert not torch_dist.is_initialized()
     assert bool(_gloo_threads(before)) != release
+
+
+@pytest.mark.parametrize('finish', [False, True])
+def test_collective_finishing_at_exit(tmp_path, finish):
+    """The abort once seen at the end of a finished 2-rank C2D run: a gloo
+    worker that completes a collective while the interpreter finalizes
+    aborts the process (collective_at_exit.py makes that order certain);
+    ending with finish_distributed, as the tools do, exits cleanly."""
+    script = Path(__file__).with_name('collective_at_exit.py')
+    cmd = [
+        sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
+        f'--master_port={free_port()}', script
+    ]
+    result = run_tool(
+        cmd + (['--finish'] if finish else []),
+        cwd=tmp_path,
+        env=tool_env(OMP_NUM_THREADS='1'),
+        ok=finish)
+    output = result.stdout + result.stderr
+    for rank in (0, 1):
+        assert f'rank {rank} started' in output
+    if finish:
+        assert 'terminate called' not in output
+    else:
+        assert result.returncode != 0
+        assert 'terminate called without an active exception' in output
+        assert 'SIGABRT' in output

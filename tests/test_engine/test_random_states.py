@@ -100,7 +100,7 @@ def test_resume_is_exact(tmp_path, by_epoch, checkpoint_hook, with_hook):
     with pytest.raises(Interrupted):
         train(config(cut, [dict(type='FaultToyInterrupt', at_iter=stop)]))
     last = (cut / 'last_checkpoint').read_text()
-    assert last.endswith(f'epoch_2.pth' if by_epoch else f'iter_{stop}.pth')
+    assert last.endswith('epoch_2.pth' if by_epoch else f'iter_{stop}.pth')
     resumed = train(config(cut, resume=True))
     assert same_weights(resumed, full) == with_hook
 

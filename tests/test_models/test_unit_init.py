@@ -14,7 +14,6 @@ import math
 
 import pytest
 import torch
-import torch.nn as nn
 
 import glore_mm.mmaction  # noqa: F401
 import glore_mm.mmpretrain  # noqa: F401

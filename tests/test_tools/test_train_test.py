@@ -254,7 +254,7 @@ def test_test_tool_predictions_and_drawings(trained, tested, data_root):
 
 
 def test_dist_test_two_cpu_ranks_dumps_results(trained, tested, base,
-                                              data_root):
+                                               data_root):
     ckpt = trained.work_dir / 'iter_4.pth'
     dump = base / 'dist_results.pkl'
     cmd = [

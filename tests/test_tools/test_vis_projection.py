@@ -269,7 +269,7 @@ def test_select_nodes():
 
 def _refused(error: type, pattern: str, config: Path, checkpoint, image,
              out: Path, unit_names=None) -> None:
-    """The package refuses the arguments with ``error`` matching ``pattern``."""
+    """The package refuses the arguments: ``error`` matching ``pattern``."""
     with pytest.raises(error, match=pattern):
         vis.visualize(
             Config.fromfile(str(config)), str(checkpoint), str(image),
