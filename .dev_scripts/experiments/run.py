@@ -54,8 +54,8 @@ import shutil
 import subprocess
 import sys
 import time
-from typing import (Callable, Dict, List, NamedTuple, Optional, Sequence,
-                    Tuple)
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import yaml
@@ -205,6 +205,11 @@ def prepare_fashion_mnist_pairs(data_root: str) -> None:
 # running
 
 
+def data_root_of(exp: Experiment, args: argparse.Namespace) -> str:
+    """The data folder of the runs: ``--data-root``, else the default."""
+    return args.data_root or osp.join(REPO, exp.data_root)
+
+
 def train_command(config: str, work_dir: str,
                   options: Sequence[str]) -> List[str]:
     return [
@@ -298,6 +303,7 @@ def run_variant(exp: Experiment, variant: Variant, seed: int,
         f'[{exp.name}] {variant.key} seed {seed}: training, log in '
         f'{work_dir}/train.log',
         flush=True)
+    started = time.time()
     start = time.perf_counter()
     with open(osp.join(work_dir, 'train.log'), 'w') as log:
         code = subprocess.call(
@@ -307,7 +313,12 @@ def run_variant(exp: Experiment, variant: Variant, seed: int,
         raise SystemExit(f'training failed (exit {code}): {" ".join(cmd)}\n'
                          f'see {work_dir}/train.log')
     result = summarise_run(work_dir, exp.metric, seconds)
-    result.update(seed=seed, options=options, config=variant.config)
+    result.update(
+        seed=seed,
+        options=options,
+        config=variant.config,
+        started=started,
+        ended=started + seconds)
     if previous is not None:
         # --force retrained a finished run: did it reproduce it?
         result['rerun_of'] = dict(
@@ -323,6 +334,68 @@ def run_variant(exp: Experiment, variant: Variant, seed: int,
         f'{result["metric"]:.2f} in {seconds:.0f} s',
         flush=True)
     return result
+
+
+def parallel_map(function: Callable, items: Sequence, jobs: int) -> List:
+    """``[function(item) for item in items]``, ``jobs`` calls at a time.
+
+    The first failure cancels the calls not yet started, waits for the
+    running ones and is raised.
+    """
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(function, item) for item in items]
+        try:
+            for future in as_completed(futures):
+                future.result()
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    return [future.result() for future in futures]
+
+
+def run_order(exp: Experiment,
+              args: argparse.Namespace) -> List[Tuple[Variant, int]]:
+    """Every (variant, seed) run, the costliest variants first.
+
+    With several runs at a time (``--jobs``), starting the long runs first
+    leaves the short ones to fill the cores at the end. The cost is the
+    FLOPs of one input of the variant's model.
+    """
+    from mmengine.registry import init_default_scope
+
+    from glore_mm.analysis import analyse_config_model
+    variants = list(exp.variants)
+    if args.jobs > 1:
+        flops = {}
+        for variant in variants:
+            cfg = run_config(exp, variant, args)
+            init_default_scope(cfg.default_scope)
+            shape = EXPERIMENT_CODE[exp.name].input_shape(
+                cfg, data_root_of(exp, args))
+            flops[variant.key] = analyse_config_model(cfg.model,
+                                                      shape)['flops']
+        variants.sort(key=lambda v: -flops[v.key])
+    return [(variant, seed) for variant in variants for seed in args.seeds]
+
+
+def train_all(exp: Experiment,
+              args: argparse.Namespace) -> Dict[str, List[Dict]]:
+    """Train every variant with every seed, ``args.jobs`` runs at a time.
+
+    Returns:
+        dict[str, list[dict]]: Variant key -> its results, in seed order.
+    """
+    runs = run_order(exp, args)
+    results = parallel_map(lambda run: run_variant(exp, run[0], run[1], args),
+                           runs, args.jobs)
+    done = {
+        (variant.key, seed): result
+        for (variant, seed), result in zip(runs, results)
+    }
+    return {
+        v.key: [done[(v.key, seed)] for seed in args.seeds]
+        for v in exp.variants
+    }
 
 
 def run_vis(config: str,
@@ -439,15 +512,21 @@ def update_doc(path: str, name: str, body: List[str]) -> None:
 # reporting
 
 
+def runs_at_a_time(args: argparse.Namespace) -> str:
+    """``'runs one after another'`` or ``'2 runs at a time'``."""
+    return ('runs one after another'
+            if args.jobs == 1 else f'{args.jobs} runs at a time')
+
+
 def machine_lines(args: argparse.Namespace) -> List[str]:
     import torch
     versions = package_versions(('mmengine', 'mmcv', 'mmpretrain', 'mmseg'))
     return [
         f'- CPU: {cpu_name()}, {os.cpu_count()} logical cores '
         f'({len(os.sched_getaffinity(0))} usable); '
-        f'{args.threads} thread(s) per training run, runs one after '
-        f'another; load average {args.load_at_start} when the experiment '
-        f'started (the cores were shared with other jobs)',
+        f'{args.threads} thread(s) per training run, {runs_at_a_time(args)}; '
+        f'load average {args.load_at_start} when the experiment started '
+        '(the cores were shared with other jobs)',
         f'- Python {platform.python_version()}, torch {torch.__version__}, ' +
         ', '.join(f'{name} {version}' for name, version in versions.items()),
         f'- Report written {datetime.date.today().isoformat()}',
@@ -636,10 +715,22 @@ def settings_lines(ctx: Context) -> List[str]:
     command = f'python {SCRIPT} {exp.name}'
     if args.quick:
         command += ' --quick'
+    timing = f'total {ctx.total_seconds / 60:.1f} min'
+    if args.jobs > 1:
+        command += f' --jobs {args.jobs}'
+        runs = [r for results in ctx.results.values() for r in results]
+        timing = (f'{args.jobs} runs at a time; training '
+                  f'{ctx.total_seconds / 60:.1f} min summed over the runs')
+        if all('started' in r for r in runs):
+            wall = (
+                max(r['ended'] for r in runs) - min(r['started']
+                                                    for r in runs))
+            timing += (f', {wall / 60:.1f} min from the first start to the '
+                       'last end')
     lines = [
         f'Command: `{command}` (from the repository root; '
-        f'{len(exp.variants)} variants x {len(args.seeds)} seeds, total '
-        f'{ctx.total_seconds / 60:.1f} min). Each run is:', '', '```',
+        f'{len(exp.variants)} variants x {len(args.seeds)} seeds, '
+        f'{timing}). Each run is:', '', '```',
         'python tools/train.py CONFIG --work-dir '
         f'{osp.relpath(args.work_dir, REPO)}/VARIANT/seedS --cfg-options ' +
         ' '.join(['randomness.seed=S', *exp.options] +
@@ -996,10 +1087,6 @@ DISTANCE_BINS = 4
 COST_REPEATS = 10
 
 
-def pairs_data_root(ctx: Context) -> str:
-    return ctx.args.data_root or osp.join(REPO, ctx.experiment.data_root)
-
-
 def read_correct(path: str) -> Dict[str, bool]:
     """Test file name -> whether its prediction in ``path`` is right."""
     import mmengine
@@ -1035,7 +1122,8 @@ def accuracy_by_distance(correct: Dict[str, bool], samples: List[Dict],
 def distance_results(
         ctx: Context) -> Tuple[np.ndarray, np.ndarray, Dict[str, np.ndarray]]:
     """Bin edges, counts and per-variant accuracies (seeds x bins)."""
-    samples = fashion_mnist_pairs.read_samples(pairs_data_root(ctx), 'test')
+    samples = fashion_mnist_pairs.read_samples(
+        data_root_of(ctx.experiment, ctx.args), 'test')
     edges = np.unique(
         np.quantile([s['distance'] for s in samples],
                     np.linspace(0, 1, DISTANCE_BINS + 1)))
@@ -1049,6 +1137,175 @@ def distance_results(
             rows.append(accuracy)
         accuracies[variant.key] = np.array(rows)
     return edges, counts, accuracies
+
+
+#: Mean loss of a 2-class model that outputs the same scores for every
+#: input: chance level.
+CHANCE_LOSS = float(np.log(2))
+#: A run has left chance level from the first iteration at which its loss,
+#: averaged over the next PLATEAU_WINDOW logged values, is below this.
+LEFT_CHANCE_LOSS = 0.6
+PLATEAU_WINDOW = 10
+
+
+def metric_curve(ctx: Context, key: str,
+                 seed: int) -> Tuple[List[int], List[float]]:
+    """The validation steps (epochs) and metric values of one run, read
+    from its ``vis_data/scalars.json``."""
+    records = read_scalars(osp.join(ctx.args.work_dir, key, f'seed{seed}'))
+    metric = ctx.experiment.metric
+    rows = [r for r in records if metric in r]
+    return [r['step'] for r in rows], [r[metric] for r in rows]
+
+
+def left_chance_at(result: Dict) -> Optional[int]:
+    """The first logged iteration from which the loss averaged over the
+    next :data:`PLATEAU_WINDOW` logged values is below
+    :data:`LEFT_CHANCE_LOSS`; None if it never is."""
+    loss = np.asarray(result['loss'])
+    if len(loss) < PLATEAU_WINDOW:
+        return None
+    ahead = np.convolve(loss,
+                        np.ones(PLATEAU_WINDOW) / PLATEAU_WINDOW,
+                        'valid')  # ahead[i]: mean of loss[i:i + window]
+    below = np.flatnonzero(ahead < LEFT_CHANCE_LOSS)
+    return int(result['steps'][below[0]]) if len(below) else None
+
+
+def curve_lines(
+        ctx: Context) -> Tuple[List[str], Dict[str, np.ndarray], List[int]]:
+    """The training-curve table: when each run left chance level and its
+    test accuracy after every epoch.
+
+    Returns:
+        tuple: The markdown lines, the accuracies per variant (seeds x
+        epochs) and the epochs.
+    """
+    exp = ctx.experiment
+    accuracies, epochs = {}, None
+    for variant in exp.variants:
+        rows = []
+        for r in ctx.results[variant.key]:
+            epochs, values = metric_curve(ctx, variant.key, r['seed'])
+            rows.append(values)
+        accuracies[variant.key] = np.array(rows)
+    lines = [
+        '| model | left chance at iteration (per seed) | ' +
+        ' | '.join(f'epoch {e}' for e in epochs) + ' |',
+        '|---|---|' + '---|' * len(epochs)
+    ]
+    for variant in exp.variants:
+        left = [left_chance_at(r) for r in ctx.results[variant.key]]
+        cells = [mean_std(column, 1) for column in accuracies[variant.key].T]
+        lines.append(f'| {variant.label} | ' +
+                     ' / '.join('never' if i is None else str(i)
+                                for i in left) + ' | ' + ' | '.join(cells) +
+                     ' |')
+    return lines, accuracies, epochs
+
+
+def separated(values: np.ndarray, base: np.ndarray) -> bool:
+    """Whether the mean of ``values`` exceeds that of ``base`` by more than
+    twice the larger sample std (both 1-D, at least 2 values)."""
+    spread = max(values.std(ddof=1), base.std(ddof=1))
+    return bool(values.mean() - base.mean() > 2 * spread)
+
+
+def curve_finding_lines(ctx: Context, accuracies: Dict[str, np.ndarray],
+                        epochs: Sequence[int]) -> List[str]:
+    """Where in training the variants part from the baseline, in words."""
+    exp = ctx.experiment
+    base = exp.baseline
+    parts = []
+    for variant in exp.variants:
+        left = [left_chance_at(r) for r in ctx.results[variant.key]]
+        reached = [i for i in left if i is not None]
+        if not reached:
+            parts.append(f'{variant.label} never did')
+            continue
+        when = (f'at iteration {min(reached)}' if len(reached) == 1 else
+                f'between iterations {min(reached)} and {max(reached)}')
+        parts.append(f'{variant.label} did in {len(reached)} of '
+                     f'{len(left)} seeds, {when}')
+    lines = [
+        f'When the runs left chance level (a loss of ln 2 = '
+        f'{CHANCE_LOSS:.3f}; left when the mean of {PLATEAU_WINDOW} logged '
+        f'losses falls below {LEFT_CHANCE_LOSS}): ' + '; '.join(parts) + '.'
+    ]
+    if base not in accuracies or len(ctx.args.seeds) < 2:
+        return lines
+    parted = []
+    for variant in exp.variants:
+        if variant.key == base:
+            continue
+        first = next((epoch for epoch, values, base_values in zip(
+            epochs, accuracies[variant.key].T, accuracies[base].T)
+                      if separated(values, base_values)), None)
+        parted.append(f'{variant.label} from epoch {first}'
+                      if first is not None else f'{variant.label} at no epoch')
+    lines.append('The mean test accuracy exceeds the plain network\'s by more '
+                 'than twice the larger seed std: ' + '; '.join(parted) + '.')
+    return lines
+
+
+def plot_curves(ctx: Context, accuracies: Dict[str, np.ndarray],
+                epochs: Sequence[int], path: str) -> None:
+    """Smoothed training loss and test accuracy per epoch, mean over the
+    seeds, bands min-max."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    # quick runs log fewer values than the window
+    window = min(
+        [PLATEAU_WINDOW] +
+        [len(r['loss']) for results in ctx.results.values() for r in results])
+    kernel = np.ones(window) / window
+    for variant in ctx.experiment.variants:
+        runs = ctx.results[variant.key]
+        steps = np.asarray(runs[0]['steps'])[window - 1:]
+        curves = np.array(
+            [np.convolve(r['loss'], kernel, 'valid') for r in runs])
+        line, = axes[0].plot(steps, curves.mean(0), label=variant.label)
+        axes[0].fill_between(
+            steps,
+            curves.min(0),
+            curves.max(0),
+            alpha=0.2,
+            color=line.get_color())
+        values = accuracies[variant.key]
+        axes[1].plot(
+            epochs,
+            values.mean(0),
+            marker='o',
+            color=line.get_color(),
+            label=variant.label)
+        axes[1].fill_between(
+            epochs,
+            values.min(0),
+            values.max(0),
+            alpha=0.2,
+            color=line.get_color())
+    axes[0].axhline(
+        CHANCE_LOSS, color='grey', linestyle=':', label='chance (ln 2)')
+    axes[0].axhline(
+        LEFT_CHANCE_LOSS,
+        color='grey',
+        linestyle='--',
+        label=f'left chance ({LEFT_CHANCE_LOSS})')
+    axes[0].set_title(f'training loss (mean of {window} logged values; '
+                      'mean over seeds, band: min-max)')
+    axes[0].set_xlabel('iteration')
+    axes[0].set_ylabel('loss')
+    axes[1].axhline(50, color='grey', linestyle=':', label='chance')
+    axes[1].set_title('test accuracy after each epoch (band: min-max)')
+    axes[1].set_xlabel('epoch')
+    axes[1].set_ylabel('test accuracy (%)')
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    save_figure(fig, path, dpi=100, bbox_inches='tight')
+    plt.close(fig)
 
 
 def plot_distance(ctx: Context, edges: np.ndarray,
@@ -1158,23 +1415,23 @@ def pairs_units(ctx: Context, canvas: Sequence[int]) -> List[str]:
     return described
 
 
-def train_step_call(model, batch: int,
+def train_step_call(cfg: Config, batch: int,
                     shape: Sequence[int]) -> Callable[[], None]:
-    """One SGD training step of an mmpretrain classifier, random data."""
+    """One training step of the mmpretrain classifier of ``cfg`` on random
+    data, with the config's optimiser, as the runner steps it
+    (``model.train_step``)."""
     import torch
+    from mmengine.optim import build_optim_wrapper
     from mmpretrain.structures import DataSample
+    model = build_model(cfg)
+    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     inputs = torch.rand(batch, 1, *shape) * 255
     samples = [DataSample().set_gt_label(i % 2) for i in range(batch)]
-    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    data = dict(inputs=list(inputs), data_samples=samples)
 
     def call() -> None:
         model.train()
-        data = model.data_preprocessor(
-            dict(inputs=list(inputs), data_samples=samples), True)
-        loss, _ = model.parse_losses(model(**data, mode='loss'))
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        model.train_step(data, optim_wrapper)
 
     return call
 
@@ -1212,7 +1469,7 @@ def cost_rows(ctx: Context, canvas: Sequence[int]) -> Tuple[List[str], int]:
         complexity[variant.key] = analyse_config_model(
             cfg.model, (cfg.model.backbone.in_channels, *canvas))
         torch.manual_seed(0)
-        calls[variant.key] = train_step_call(build_model(cfg), batch, canvas)
+        calls[variant.key] = train_step_call(cfg, batch, canvas)
         logged[variant.key] = np.mean([
             logged_seconds_per_iter(
                 osp.join(ctx.args.work_dir, variant.key, f'seed{r["seed"]}'))
@@ -1254,8 +1511,7 @@ def finding_lines(ctx: Context, widths: List[int], canvas: Sequence[int],
             values = np.array([r['metric'] for r in runs])
             if key == base or len(values) < 2 or len(base_runs) < 2:
                 continue
-            spread = max(values.std(ddof=1), base_runs.std(ddof=1))
-            if values.mean() - base_runs.mean() > 2 * spread:
+            if separated(values, base_runs):
                 better.append(labels[key])
         near_chance = means[base] < 55
         lines.append(
@@ -1308,7 +1564,7 @@ def report_fashion_mnist_pairs(ctx: Context) -> List[str]:
     args = ctx.args
     cfg = ctx.cfg
     exp = ctx.experiment
-    data_root = pairs_data_root(ctx)
+    data_root = data_root_of(ctx.experiment, ctx.args)
     info = fashion_mnist_pairs.read_info(data_root)
     canvas = tuple(info['canvas'])
     samples = fashion_mnist_pairs.read_samples(data_root, 'test')
@@ -1323,6 +1579,9 @@ def report_fashion_mnist_pairs(ctx: Context) -> List[str]:
     edges, counts, accuracies = distance_results(ctx)
     plot_distance(ctx, edges, accuracies,
                   osp.join(args.images, ctx.images['distance']))
+    curves, epoch_accuracies, epochs = curve_lines(ctx)
+    plot_curves(ctx, epoch_accuracies, epochs,
+                osp.join(args.images, ctx.images['curves']))
     cost, repeats = cost_rows(ctx, canvas)
     scheduler = first_scheduler(cfg)
     per = ('iteration' if scheduler.get('convert_to_iter_based')
@@ -1363,6 +1622,11 @@ def report_fashion_mnist_pairs(ctx: Context) -> List[str]:
         f'{cfg.default_hooks.logger.interval} iterations) over the first '
         f'and last {LOSS_WINDOW} iterations, mean ± std over the seeds.', '',
         f'![training loss]({image_link(ctx, "loss")})', '',
+        '### Training curves', '',
+        'Test accuracy (%) after every epoch, mean ± std over the seeds, '
+        'and the iteration at which each run left chance level:', '', *curves,
+        '', *curve_finding_lines(ctx, epoch_accuracies, epochs), '',
+        f'![training curves]({image_link(ctx, "curves")})', '',
         '### Accuracy against distance', '',
         'Test accuracy (%) per bin of the distance of the item centres '
         '(bins between the quantiles of the test canvases\' distances), '
@@ -1383,9 +1647,10 @@ def report_fashion_mnist_pairs(ctx: Context) -> List[str]:
         '### Cost', '',
         'Parameters and FLOPs of one canvas (inference path, a multiply-add '
         'is one FLOP); seconds per training iteration as logged by the runs '
-        '(median of the logged `time`, mean over the seeds; the runs ran '
-        'one after another) and measured side by side in one process: '
-        f'{repeats} training steps of each model on random batches of '
+        '(median of the logged `time`, mean over the seeds; '
+        f'{runs_at_a_time(args)}) and measured side by side in one process: '
+        f'{repeats} training steps (`model.train_step` with the config\'s '
+        'optimiser) of each model on random batches of '
         f'{cfg.train_dataloader.batch_size}, interleaved, median '
         f'({args.threads} thread(s)).', '',
         '| model | params | FLOPs | s/iter logged | s/iter interleaved | '
@@ -1415,17 +1680,43 @@ def report_fashion_mnist_pairs(ctx: Context) -> List[str]:
 
 def vis_input_fashion_mnist_pairs(ctx: Context) -> str:
     """Test canvas 0."""
-    return osp.join(pairs_data_root(ctx), 'test', '000000.png')
+    return osp.join(
+        data_root_of(ctx.experiment, ctx.args), 'test', '000000.png')
 
 
-#: experiment -> (prepare its data, write its report, its drawn input)
-EXPERIMENT_CODE: Dict[str, tuple] = {
+def input_shape_fashion_mnist(cfg: Config, data_root: str) -> tuple:
+    return (cfg.model.backbone.in_channels, *FM_TRAIN[1:])
+
+
+def input_shape_brain_mri(cfg: Config, data_root: str) -> tuple:
+    return (3, *cfg.crop_size)
+
+
+def input_shape_fashion_mnist_pairs(cfg: Config, data_root: str) -> tuple:
+    info = fashion_mnist_pairs.read_info(data_root)
+    return (cfg.model.backbone.in_channels, *info['canvas'])
+
+
+class ExperimentCode(NamedTuple):
+    """What differs between experiments beyond ``experiments.yml``."""
+    prepare: Callable[[str], None]  # data_root -> its data, made if missing
+    report: Callable[[Context], List[str]]  # the report's lines
+    vis_input: Callable[[Context], str]  # the image whose projection is drawn
+    # (config, data_root) -> shape of one model input, for the run order
+    input_shape: Callable[[Config, str], tuple]
+
+
+EXPERIMENT_CODE: Dict[str, ExperimentCode] = {
     'fashion_mnist':
-    (prepare_fashion_mnist, report_fashion_mnist, vis_input_fashion_mnist),
-    'brain_mri': (prepare_brain_mri, report_brain_mri, vis_input_brain_mri),
+    ExperimentCode(prepare_fashion_mnist, report_fashion_mnist,
+                   vis_input_fashion_mnist, input_shape_fashion_mnist),
+    'brain_mri':
+    ExperimentCode(prepare_brain_mri, report_brain_mri, vis_input_brain_mri,
+                   input_shape_brain_mri),
     'fashion_mnist_pairs':
-    (prepare_fashion_mnist_pairs, report_fashion_mnist_pairs,
-     vis_input_fashion_mnist_pairs),
+    ExperimentCode(prepare_fashion_mnist_pairs, report_fashion_mnist_pairs,
+                   vis_input_fashion_mnist_pairs,
+                   input_shape_fashion_mnist_pairs),
 }
 
 
@@ -1481,8 +1772,18 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         default=1,
         help='intra-op threads per training run (default: 1)')
     parser.add_argument(
+        '--jobs',
+        type=int,
+        default=1,
+        help='training runs at a time, each a process of --threads '
+        'threads (default: 1)')
+    parser.add_argument(
         '--force', action='store_true', help='retrain finished runs')
     args = parser.parse_args(argv)
+    for name in ('jobs', 'threads'):
+        if getattr(args, name) < 1:
+            parser.error(f'--{name} must be at least 1, but got '
+                         f'{getattr(args, name)}')
     exp = EXPERIMENTS[args.experiment]
     known = [v.key for v in exp.variants]
     unknown = sorted(set(args.variants or []) - set(known))
@@ -1513,20 +1814,20 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     if args.variants:
         exp = exp._replace(
             variants=tuple(v for v in exp.variants if v.key in args.variants))
-    prepare, report, vis_input = EXPERIMENT_CODE[exp.name]
-    prepare(args.data_root or osp.join(REPO, exp.data_root))
+    code = EXPERIMENT_CODE[exp.name]
+    code.prepare(data_root_of(exp, args))
     start = time.perf_counter()
-    results = {
-        v.key: [run_variant(exp, v, seed, args) for seed in args.seeds]
-        for v in exp.variants
-    }
+    results = train_all(exp, args)
     predict_start = time.perf_counter()
     if exp.predictions:
-        for variant in exp.variants:
-            for result in results[variant.key]:
-                run_predictions(exp, variant, result, args)
+        parallel_map(lambda run: run_predictions(exp, run[0], run[1], args),
+                     [(variant, result) for variant in exp.variants
+                      for result in results[variant.key]], args.jobs)
     predict_seconds = time.perf_counter() - predict_start
-    images = dict(loss=f'experiments_{exp.name}_loss.png')
+    images = {
+        what: f'experiments_{exp.name}_{what}.png'
+        for what in ('loss', 'curves')
+    }
     if exp.predictions:
         images['distance'] = f'experiments_{exp.name}_distance.png'
     ctx = Context(exp, args, results, images,
@@ -1539,8 +1840,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         zoom=10 if args.quick else 60)
     if exp.visualise in results:
         images['vis'] = f'vis_{exp.name}_projection.png'
-        visualise(ctx, vis_input)
-    update_doc(args.doc, exp.name, report(ctx))
+        visualise(ctx, code.vis_input)
+    update_doc(args.doc, exp.name, code.report(ctx))
     print(f'[{exp.name}] report written to {args.doc} in '
           f'{time.perf_counter() - start:.0f} s')
 

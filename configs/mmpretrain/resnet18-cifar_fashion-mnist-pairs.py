@@ -2,13 +2,16 @@
 # (docs/experiments.md): are two Fashion-MNIST items, at random places at
 # least 42 px apart on a 28x112 canvas, of the same class? Two classes, half
 # and half.
-# The optimiser and schedule are those of resnet18-cifar_fashion-mnist.py;
-# the model is its ResNet_CIFAR-18 at 8 base channels (widths 8-16-32-64,
-# maps 28x112-14x56-7x28-4x14) for a 2-core CPU, with a 2-class head;
-# trained from scratch for 2 epochs on the 8,000 training canvases and
-# evaluated on the 2,000 test canvases, whose items come from
-# Fashion-MNIST's test split. The variants (..._glore-res3x1.py,
-# ..._nonlocal-res3x1.py) change only the backbone.
+# The model is the ResNet_CIFAR-18 of resnet18-cifar_fashion-mnist.py at 8
+# base channels (widths 8-16-32-64, maps 28x112-14x56-7x28-4x14) for a 2-core
+# CPU, with a 2-class head; trained from scratch for 6 epochs (1,500
+# iterations of 32) on the 8,000 training canvases and evaluated after every
+# epoch on the 2,000 test canvases, whose items come from Fashion-MNIST's
+# test split. AdamW (lr 2e-3, weight decay 5e-4) with a cosine decay per
+# iteration: with the SGD of resnet18-cifar_fashion-mnist.py (lr 0.05,
+# momentum 0.9) no model left chance level within 1,500 iterations in our
+# trials. The variants (..._glore-res3x1.py, ..._nonlocal-res3x1.py) change
+# only the backbone.
 # Data: python tools/dataset_converters/fashion_mnist_pairs.py
 _base_ = './resnet18-cifar_fashion-mnist.py'
 
@@ -51,3 +54,10 @@ val_dataloader = dict(
         test_mode=True,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
+
+max_epochs = 6
+optim_wrapper = dict(
+    optimizer=dict(_delete_=True, type='AdamW', lr=2e-3, weight_decay=5e-4))
+param_scheduler = dict(T_max=max_epochs, end=max_epochs)
+train_cfg = dict(max_epochs=max_epochs, val_interval=1)
+default_hooks = dict(checkpoint=dict(interval=max_epochs))

@@ -211,7 +211,7 @@ def test_fashion_mnist_pairs_quick(tmp_path, fashion_mnist_pairs_root):
     images = tmp_path / 'images'
     work_dir = tmp_path / 'work'
     stdout = _run('fashion_mnist_pairs', '--quick', '--seeds', '0',
-                  '--variants', *PAIRS_LABELS, '--data-root',
+                  '--variants', *PAIRS_LABELS, '--jobs', '2', '--data-root',
                   str(fashion_mnist_pairs_root), '--doc', str(doc), '--images',
                   str(images), '--work-dir', str(work_dir)).stdout
     assert f'[fashion_mnist_pairs] report written to {doc}' in stdout
@@ -252,8 +252,18 @@ def test_fashion_mnist_pairs_quick(tmp_path, fashion_mnist_pairs_root):
     counts = [int(n) for n in re.findall(r'\(n=(\d+)\)', header)]
     assert 1 <= len(counts) <= 4 and sum(counts) == 40
     assert ('trained from scratch on the first 64 training canvases for 1 '
-            'epoch, batch 32, SGD lr 0.05 with a cosine decay per '
+            'epoch, batch 32, AdamW lr 0.002 with a cosine decay per '
             'iteration; accuracy on the first 40 test canvases') in section
+    # the training curves: the test accuracy after each epoch, as logged
+    lines = section.splitlines()
+    header = next(i for i, line in enumerate(lines)
+                  if line.startswith('| model | left chance at iteration'))
+    assert lines[header].endswith('| epoch 1 |')
+    for row, (key, label) in zip(lines[header + 2:], PAIRS_LABELS.items()):
+        # 2 iterations: too few logged losses to leave chance level
+        metric = _results(work_dir, key)[0]['metric']
+        assert row == f'| {label} | never | {metric:.1f} |'
+    assert 'When the runs left chance level' in section
     assert (
         '64 training and 40 test canvases, generated with seed 0 by '
         '`tools/dataset_converters/fashion_mnist_pairs.py` from the IDX '
@@ -264,9 +274,13 @@ def test_fashion_mnist_pairs_quick(tmp_path, fashion_mnist_pairs_root):
             '14x56 maps: 8 states, 4 nodes)') in section
     assert 'Where the plain network can relate the items' in section
     assert 'Quick mode' in section
-    assert (f'Command: `python {SCRIPT} fashion_mnist_pairs --quick`'
+    assert (f'Command: `python {SCRIPT} fashion_mnist_pairs --quick --jobs 2`'
             in section)
-    for name in ('loss', 'distance'):
+    assert re.search(
+        r'3 variants x 1 seeds, 2 runs at a time; training \d+\.\d min '
+        r'summed over the runs, \d+\.\d min from the first start to the '
+        r'last end\)', section)
+    for name in ('loss', 'curves', 'distance'):
         assert (f'(images/experiments_fashion_mnist_pairs_{name}.png)'
                 in section)
         _check_png(images / f'experiments_fashion_mnist_pairs_{name}.png')
