@@ -143,21 +143,38 @@ class Context(NamedTuple):
 # data
 
 
-def prepare_fashion_mnist(data_root: str) -> None:
-    """Make sure ``data_root`` holds the four uncompressed IDX files."""
-    if fashion_mnist.is_converted(data_root):
-        return
-    names = list(fashion_mnist.FILES)
+def require_debian_fashion_mnist(missing: str, converter: str,
+                                 data_root: str) -> str:
+    """The Debian package's folder of the gzipped Fashion-MNIST files.
+
+    Args:
+        missing (str): What ``data_root`` lacks, for the message.
+        converter (str): The file name of the converter under
+            ``tools/dataset_converters/`` that makes ``data_root``.
+        data_root (str): The folder the experiment reads.
+
+    Raises:
+        SystemExit: If the package is not installed, saying how to install
+            it.
+    """
     debian_dir = fashion_mnist.DEBIAN_DIR
     package = fashion_mnist.DEBIAN_PACKAGE
     if fashion_mnist.missing_sources(debian_dir):
         raise SystemExit(
-            f'Fashion-MNIST is missing: {data_root} lacks {names} and '
-            f'{debian_dir} lacks the gzipped files. Install the Debian '
-            f'package {package}:\n'
+            f'{data_root} lacks {missing} and {debian_dir} lacks the gzipped '
+            f'Fashion-MNIST files. Install the Debian package {package}:\n'
             f'    apt-get update && apt-get install -y {package}\n'
-            f'then rerun (it runs tools/dataset_converters/fashion_mnist.py '
+            f'then rerun (it runs tools/dataset_converters/{converter} '
             f'{data_root}).')
+    return debian_dir
+
+
+def prepare_fashion_mnist(data_root: str) -> None:
+    """Make sure ``data_root`` holds the four uncompressed IDX files."""
+    if fashion_mnist.is_converted(data_root):
+        return
+    debian_dir = require_debian_fashion_mnist(
+        str(list(fashion_mnist.FILES)), 'fashion_mnist.py', data_root)
     print(f'Preparing {data_root} from {debian_dir}')
     fashion_mnist.convert(debian_dir, data_root, overwrite=True)
 
@@ -184,17 +201,9 @@ def prepare_fashion_mnist_pairs(data_root: str) -> None:
     """
     if fashion_mnist_pairs.is_made(data_root):
         return
-    debian_dir = fashion_mnist.DEBIAN_DIR
-    package = fashion_mnist.DEBIAN_PACKAGE
-    if fashion_mnist.missing_sources(debian_dir):
-        raise SystemExit(
-            f'The Fashion-MNIST pairs are missing: {data_root} lacks '
-            f'{fashion_mnist_pairs.INFO_FILE} and {debian_dir} lacks the '
-            f'gzipped Fashion-MNIST files. Install the Debian package '
-            f'{package}:\n'
-            f'    apt-get update && apt-get install -y {package}\n'
-            f'then rerun (it runs '
-            f'tools/dataset_converters/fashion_mnist_pairs.py {data_root}).')
+    debian_dir = require_debian_fashion_mnist(fashion_mnist_pairs.INFO_FILE,
+                                              'fashion_mnist_pairs.py',
+                                              data_root)
     print(f'Generating the Fashion-MNIST pairs in {data_root} from '
           f'{debian_dir}')
     fashion_mnist_pairs.make_fashion_mnist_pairs(
