@@ -580,6 +580,24 @@ def draw_video_labels(predictions: Sequence[TopK],
         draw_video_label(prediction.source, describe(prediction), out_file)
 
 
+def _checked_config(config: str, topk: int, libraries: Sequence[str],
+                    inputs: str) -> Tuple[Config, str]:
+    """Check ``topk``, then load ``config`` and check that its library is
+    one of ``libraries`` (``inputs`` names what they infer on).
+
+    Returns:
+        tuple[Config, str]: The config and its library.
+    """
+    if topk < 1:
+        raise ValueError(f'topk must be at least 1, but got {topk}')
+    cfg = load_config(config)
+    library = config_library(cfg)
+    if library not in libraries:
+        raise ValueError(f'config {config!r} is an {library} config; '
+                         f'{inputs} take a config of {list(libraries)}')
+    return cfg, library
+
+
 def infer_images(img: str,
                  config: str,
                  checkpoint: str,
@@ -613,13 +631,7 @@ def infer_images(img: str,
     """
     if not 0 < opacity <= 1:
         raise ValueError(f'opacity must be in (0, 1], but got {opacity}')
-    if topk < 1:
-        raise ValueError(f'topk must be at least 1, but got {topk}')
-    cfg = load_config(config)
-    library = config_library(cfg)
-    if library not in IMAGE_LIBRARIES:
-        raise ValueError(f'config {config!r} is an {library} config; images '
-                         f'take a config of {list(IMAGE_LIBRARIES)}')
+    cfg, library = _checked_config(config, topk, IMAGE_LIBRARIES, 'images')
     images = list_inputs(img, IMAGE_SUFFIXES)
     if library == 'mmseg':
         outputs = segmentation_outputs(img, images, out_file)
@@ -661,13 +673,7 @@ def infer_videos(video: str,
     Returns:
         list[TopK]: Per video.
     """
-    if topk < 1:
-        raise ValueError(f'topk must be at least 1, but got {topk}')
-    cfg = load_config(config)
-    library = config_library(cfg)
-    if library not in VIDEO_LIBRARIES:
-        raise ValueError(f'config {config!r} is an {library} config; videos '
-                         f'take a config of {list(VIDEO_LIBRARIES)}')
+    cfg, _ = _checked_config(config, topk, VIDEO_LIBRARIES, 'videos')
     videos = list_inputs(video, VIDEO_SUFFIXES)
     outputs = None
     if out_file is not None:

@@ -2,13 +2,15 @@
 """The parts of glore_mm.apis that need no model: which library a config
 belongs to, where outputs go, atomic writes, clear errors."""
 import os
+import re
 
 import pytest
 from mmengine.config import Config
+from tool_runner import REPO
 
-from glore_mm.apis import (config_library, list_inputs,
-                           segmentation_outputs)
-from glore_mm.apis.inference import top_k, video_outputs
+from glore_mm.apis import config_library, list_inputs, segmentation_outputs
+from glore_mm.apis.inference import (infer_images, infer_videos, top_k,
+                                     video_outputs)
 from glore_mm.utils.fileio import atomic_output
 
 
@@ -77,6 +79,25 @@ def test_list_inputs_errors(tmp_path):
     with pytest.raises(ValueError) as error:
         list_inputs(str(tmp_path), ('.png', ))
     assert "has no file ending in ['.png']" in str(error.value)
+
+
+VIDEO_CONFIG = ('configs/mmaction/'
+                'c2d_r50-glore_8xb32-8x8x1-100e_kinetics400-rgb.py')
+IMAGE_CONFIG = 'configs/mmseg/glore_r50-d8_4xb2-40k_cityscapes-512x1024.py'
+
+
+@pytest.mark.parametrize('infer, config, message', [
+    (infer_images, VIDEO_CONFIG, "is an mmaction config; images take a "
+     "config of ['mmseg', 'mmpretrain']"),
+    (infer_videos, IMAGE_CONFIG,
+     "is an mmseg config; videos take a config of ['mmaction']"),
+])
+def test_infer_refuses_configs_of_other_libraries(infer, config, message):
+    """Refused before any checkpoint or input is read."""
+    with pytest.raises(ValueError, match=re.escape(message)):
+        infer('missing_input', str(REPO / config), 'missing.pth')
+    with pytest.raises(ValueError, match='topk must be at least 1, but got 0'):
+        infer('missing_input', str(REPO / config), 'missing.pth', topk=0)
 
 
 def test_top_k():
