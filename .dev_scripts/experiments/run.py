@@ -135,8 +135,9 @@ class Context(NamedTuple):
     images: Dict[str, str]  # what -> image file name under --images
     cfg: Config  # the first variant's config as its runs saw it
     total_seconds: float
-    # what the test predictions (Experiment.predictions) took, in s
-    predict_seconds: float = 0.0
+    # what the test predictions (Experiment.predictions) took, in s summed
+    # over the runs; None where some were kept without their time
+    predict_seconds: Optional[float] = None
 
 
 # --------------------------------------------------------------------------
@@ -312,6 +313,7 @@ def run_variant(exp: Experiment, variant: Variant, seed: int,
         f'[{exp.name}] {variant.key} seed {seed}: training, log in '
         f'{work_dir}/train.log',
         flush=True)
+    load = os.getloadavg()[0]
     started = time.time()
     start = time.perf_counter()
     with open(osp.join(work_dir, 'train.log'), 'w') as log:
@@ -327,7 +329,8 @@ def run_variant(exp: Experiment, variant: Variant, seed: int,
         options=options,
         config=variant.config,
         started=started,
-        ended=started + seconds)
+        ended=started + seconds,
+        load_at_start=load)
     if previous is not None:
         # --force retrained a finished run: did it reproduce it?
         result['rerun_of'] = dict(
@@ -442,16 +445,25 @@ def predictions_file(exp: Experiment, variant: Variant, seed: int,
 
 
 def run_predictions(exp: Experiment, variant: Variant, result: Dict,
-                    args: argparse.Namespace) -> str:
+                    args: argparse.Namespace) -> Optional[float]:
     """Keep the test predictions of a trained run (``tools/test.py --out``).
 
     Reused while newer than the run's ``result.json``.
+
+    Returns:
+        float | None: The seconds ``tools/test.py`` took (recorded beside
+        the predictions when they are reused); None for predictions kept
+        without that record.
     """
     work_dir = osp.join(args.work_dir, variant.key, f'seed{result["seed"]}')
     out = predictions_file(exp, variant, result['seed'], args)
+    seconds_file = osp.splitext(out)[0] + '_seconds.json'
     if osp.isfile(out) and osp.getmtime(out) >= osp.getmtime(
             osp.join(work_dir, 'result.json')):
-        return out
+        if not osp.isfile(seconds_file):
+            return None
+        with open(seconds_file) as f:
+            return json.load(f)['seconds']
     cmd = [
         sys.executable,
         osp.join(REPO, 'tools', 'test.py'),
@@ -467,13 +479,16 @@ def run_predictions(exp: Experiment, variant: Variant, result: Dict,
         f'[{exp.name}] {variant.key} seed {result["seed"]}: test '
         'predictions',
         flush=True)
+    start = time.perf_counter()
     with open(osp.join(work_dir, 'test.log'), 'w') as log:
         code = subprocess.call(
             cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    seconds = time.perf_counter() - start
     if code != 0 or not osp.isfile(out):
         raise SystemExit(f'testing failed (exit {code}): {" ".join(cmd)}\n'
                          f'see {work_dir}/test.log')
-    return out
+    atomic_write(json.dumps(dict(seconds=seconds)), seconds_file)
+    return seconds
 
 
 # --------------------------------------------------------------------------
@@ -527,15 +542,22 @@ def runs_at_a_time(args: argparse.Namespace) -> str:
             if args.jobs == 1 else f'{args.jobs} runs at a time')
 
 
-def machine_lines(args: argparse.Namespace) -> List[str]:
+def machine_lines(ctx: Context) -> List[str]:
     import torch
+    args = ctx.args
     versions = package_versions(('mmengine', 'mmcv', 'mmpretrain', 'mmseg'))
+    runs = [r for results in ctx.results.values() for r in results]
+    if all('load_at_start' in r for r in runs):
+        loads = [r['load_at_start'] for r in runs]
+        load = (f'1-minute load average {min(loads):.1f} to '
+                f'{max(loads):.1f} when the runs started')
+    else:
+        load = f'load average {args.load_at_start} when the experiment started'
     return [
         f'- CPU: {cpu_name()}, {os.cpu_count()} logical cores '
         f'({len(os.sched_getaffinity(0))} usable); '
         f'{args.threads} thread(s) per training run, {runs_at_a_time(args)}; '
-        f'load average {args.load_at_start} when the experiment started '
-        '(the cores were shared with other jobs)',
+        f'{load} (the cores were shared with other jobs)',
         f'- Python {platform.python_version()}, torch {torch.__version__}, ' +
         ', '.join(f'{name} {version}' for name, version in versions.items()),
         f'- Report written {datetime.date.today().isoformat()}',
@@ -1004,7 +1026,7 @@ def report_fashion_mnist(ctx: Context) -> List[str]:
         ]
     lines += [
         *rerun_lines(ctx), '### Settings', '', *settings_lines(ctx), '',
-        '### Machine', '', *machine_lines(args)
+        '### Machine', '', *machine_lines(ctx)
     ]
     return lines
 
@@ -1073,7 +1095,7 @@ def report_brain_mri(ctx: Context) -> List[str]:
         ]
     return lines + [
         *rerun_lines(ctx), '### Settings', '', *settings_lines(ctx), '',
-        '### Machine', '', *machine_lines(args)
+        '### Machine', '', *machine_lines(ctx)
     ]
 
 
@@ -1151,8 +1173,8 @@ def distance_results(
 #: Mean loss of a 2-class model that outputs the same scores for every
 #: input: chance level.
 CHANCE_LOSS = float(np.log(2))
-#: A run has left chance level from the first iteration at which its loss,
-#: averaged over the next PLATEAU_WINDOW logged values, is below this.
+#: A run has left chance level at the first iteration at which its loss,
+#: averaged over the last PLATEAU_WINDOW logged values, is below this.
 LEFT_CHANCE_LOSS = 0.6
 PLATEAU_WINDOW = 10
 
@@ -1168,17 +1190,19 @@ def metric_curve(ctx: Context, key: str,
 
 
 def left_chance_at(result: Dict) -> Optional[int]:
-    """The first logged iteration from which the loss averaged over the
-    next :data:`PLATEAU_WINDOW` logged values is below
-    :data:`LEFT_CHANCE_LOSS`; None if it never is."""
+    """The first logged iteration at which the loss averaged over the last
+    :data:`PLATEAU_WINDOW` logged values (the curve of :func:`plot_curves`)
+    is below :data:`LEFT_CHANCE_LOSS`; None if it never is."""
     loss = np.asarray(result['loss'])
     if len(loss) < PLATEAU_WINDOW:
         return None
-    ahead = np.convolve(loss,
-                        np.ones(PLATEAU_WINDOW) / PLATEAU_WINDOW,
-                        'valid')  # ahead[i]: mean of loss[i:i + window]
-    below = np.flatnonzero(ahead < LEFT_CHANCE_LOSS)
-    return int(result['steps'][below[0]]) if len(below) else None
+    # trailing[i]: mean of loss[i:i + window], logged at step i + window - 1
+    trailing = np.convolve(loss,
+                           np.ones(PLATEAU_WINDOW) / PLATEAU_WINDOW, 'valid')
+    below = np.flatnonzero(trailing < LEFT_CHANCE_LOSS)
+    if not len(below):
+        return None
+    return int(result['steps'][below[0] + PLATEAU_WINDOW - 1])
 
 
 def curve_lines(
@@ -1238,8 +1262,9 @@ def curve_finding_lines(ctx: Context, accuracies: Dict[str, np.ndarray],
                      f'{len(left)} seeds, {when}')
     lines = [
         f'When the runs left chance level (a loss of ln 2 = '
-        f'{CHANCE_LOSS:.3f}; left when the mean of {PLATEAU_WINDOW} logged '
-        f'losses falls below {LEFT_CHANCE_LOSS}): ' + '; '.join(parts) + '.'
+        f'{CHANCE_LOSS:.3f}; left when the mean of the last {PLATEAU_WINDOW} '
+        f'logged losses falls below {LEFT_CHANCE_LOSS}): ' + '; '.join(parts) +
+        '.'
     ]
     if base not in accuracies or len(ctx.args.seeds) < 2:
         return lines
@@ -1302,12 +1327,11 @@ def plot_curves(ctx: Context, accuracies: Dict[str, np.ndarray],
         color='grey',
         linestyle='--',
         label=f'left chance ({LEFT_CHANCE_LOSS})')
-    axes[0].set_title(f'training loss (mean of {window} logged values; '
-                      'mean over seeds, band: min-max)')
+    axes[0].set_title(f'training loss, mean of the last {window} logged')
     axes[0].set_xlabel('iteration')
     axes[0].set_ylabel('loss')
     axes[1].axhline(50, color='grey', linestyle=':', label='chance')
-    axes[1].set_title('test accuracy after each epoch (band: min-max)')
+    axes[1].set_title('test accuracy after each epoch')
     axes[1].set_xlabel('epoch')
     axes[1].set_ylabel('test accuracy (%)')
     for ax in axes:
@@ -1633,9 +1657,10 @@ def report_fashion_mnist_pairs(ctx: Context) -> List[str]:
         f'![training loss]({image_link(ctx, "loss")})', '',
         '### Training curves', '',
         'Test accuracy (%) after every epoch, mean ± std over the seeds, '
-        'and the iteration at which each run left chance level:', '', *curves,
-        '', *curve_finding_lines(ctx, epoch_accuracies, epochs), '',
-        f'![training curves]({image_link(ctx, "curves")})', '',
+        'and the iteration at which each run left chance level (the plot: '
+        'means over the seeds, bands from the lowest to the highest seed):',
+        '', *curves, '', *curve_finding_lines(ctx, epoch_accuracies, epochs),
+        '', f'![training curves]({image_link(ctx, "curves")})', '',
         '### Accuracy against distance', '',
         'Test accuracy (%) per bin of the distance of the item centres '
         '(bins between the quantiles of the test canvases\' distances), '
@@ -1680,9 +1705,10 @@ def report_fashion_mnist_pairs(ctx: Context) -> List[str]:
         ]
     lines += [
         '### Settings', '', *settings_lines(ctx), '',
-        f'Test predictions (`tools/test.py --out`, every run): '
-        f'{ctx.predict_seconds / 60:.1f} min.', '', '### Machine', '',
-        *machine_lines(args)
+        'Test predictions (`tools/test.py --out`, every run): ' +
+        (f'{ctx.predict_seconds / 60:.1f} min summed over the runs.'
+         if ctx.predict_seconds is not None else 'time not recorded.'), '',
+        '### Machine', '', *machine_lines(ctx)
     ]
     return lines
 
@@ -1827,12 +1853,14 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     code.prepare(data_root_of(exp, args))
     start = time.perf_counter()
     results = train_all(exp, args)
-    predict_start = time.perf_counter()
+    predict_seconds = None
     if exp.predictions:
-        parallel_map(lambda run: run_predictions(exp, run[0], run[1], args),
-                     [(variant, result) for variant in exp.variants
-                      for result in results[variant.key]], args.jobs)
-    predict_seconds = time.perf_counter() - predict_start
+        seconds = parallel_map(
+            lambda run: run_predictions(exp, run[0], run[1], args),
+            [(variant, result) for variant in exp.variants
+             for result in results[variant.key]], args.jobs)
+        if None not in seconds:
+            predict_seconds = sum(seconds)
     images = {
         what: f'experiments_{exp.name}_{what}.png'
         for what in ('loss', 'curves')

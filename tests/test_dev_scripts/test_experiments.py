@@ -143,7 +143,7 @@ def test_fashion_mnist_quick(tmp_path, fashion_mnist_root):
     work_dir = tmp_path / 'work'
     argv = [
         'fashion_mnist', '--quick', '--seeds', '0', '1', '--variants',
-        'res3x1', 'res4x1_nozeroinit', '--data-root',
+        'res3x1', 'res4x1_nozeroinit', '--jobs', '2', '--data-root',
         str(fashion_mnist_root), '--doc',
         str(doc), '--images',
         str(images), '--work-dir',
@@ -178,7 +178,8 @@ def test_fashion_mnist_quick(tmp_path, fashion_mnist_root):
     assert '![projection](images/vis_fashion_mnist_projection.png)' \
         in section
     assert 'Quick mode' in section and 'torch' in section
-    assert f'Command: `python {SCRIPT} fashion_mnist --quick`' in section
+    assert (f'Command: `python {SCRIPT} fashion_mnist --quick --jobs 2`'
+            in section)
     _check_png(images / 'experiments_fashion_mnist_loss.png')
     _check_png(images / 'vis_fashion_mnist_projection.png')
 
@@ -192,7 +193,7 @@ def test_fashion_mnist_quick(tmp_path, fashion_mnist_root):
     assert rerun.startswith('# Experiments\n\nHand-written intro, kept.\n')
 
     # --force retrains and records whether the run reproduced itself
-    forced = argv[:4] + ['--variants', 'res3x1', '--force'] + argv[8:]
+    forced = argv[:4] + ['--variants', 'res3x1', '--force'] + argv[10:]
     _run(*forced)
     result = _results(work_dir, 'res3x1')[0]
     assert set(result['rerun_of']) >= {'metric', 'same_metric', 'same_loss'}
@@ -301,8 +302,9 @@ def test_brain_mri_quick(tmp_path, brain_mri):
     plot = REPO / 'docs' / 'images' / 'experiments_brain_mri_loss.png'
     stamp = plot.stat().st_mtime
     work_dir = tmp_path / 'work'
-    stdout = _run('brain_mri', '--quick', '--seeds', '0', '--data-root',
-                  str(brain_mri), '--work-dir', str(work_dir)).stdout
+    stdout = _run('brain_mri', '--quick', '--seeds', '0', '--jobs', '2',
+                  '--data-root', str(brain_mri), '--work-dir',
+                  str(work_dir)).stdout
     doc = work_dir / 'experiments.md'
     assert f'[brain_mri] report written to {doc}' in stdout
     assert plot.stat().st_mtime == stamp
