@@ -702,6 +702,16 @@ def rerun_lines(ctx: Context) -> List[str]:
     return lines
 
 
+def plot_mean_band(ax, x: np.ndarray, curves: np.ndarray, label: str,
+                   **kwargs) -> str:
+    """Plot the mean of ``curves`` (runs x points) over ``x`` with a band
+    from their minimum to their maximum; return the line's colour."""
+    line, = ax.plot(x, curves.mean(0), label=label, **kwargs)
+    ax.fill_between(
+        x, curves.min(0), curves.max(0), alpha=0.2, color=line.get_color())
+    return line.get_color()
+
+
 def plot_losses(ctx: Context, path: str, zoom: int) -> None:
     """Mean loss per variant over seeds (band: min-max), plus a zoom."""
     import matplotlib
@@ -712,15 +722,8 @@ def plot_losses(ctx: Context, path: str, zoom: int) -> None:
         runs = ctx.results[variant.key]
         steps = np.asarray(runs[0]['steps'])
         curves = np.array([r['loss'] for r in runs])
-        mean = curves.mean(0)
         for ax, keep in ((axes[0], steps > 0), (axes[1], steps <= zoom)):
-            line, = ax.plot(steps[keep], mean[keep], label=variant.label)
-            ax.fill_between(
-                steps[keep],
-                curves.min(0)[keep],
-                curves.max(0)[keep],
-                alpha=0.2,
-                color=line.get_color())
+            plot_mean_band(ax, steps[keep], curves[:, keep], variant.label)
     axes[0].set_title('training loss (mean over seeds, band: min-max)')
     axes[1].set_title(f'first {zoom} iterations')
     for ax in axes:
@@ -1300,26 +1303,14 @@ def plot_curves(ctx: Context, accuracies: Dict[str, np.ndarray],
         steps = np.asarray(runs[0]['steps'])[window - 1:]
         curves = np.array(
             [np.convolve(r['loss'], kernel, 'valid') for r in runs])
-        line, = axes[0].plot(steps, curves.mean(0), label=variant.label)
-        axes[0].fill_between(
-            steps,
-            curves.min(0),
-            curves.max(0),
-            alpha=0.2,
-            color=line.get_color())
-        values = accuracies[variant.key]
-        axes[1].plot(
-            epochs,
-            values.mean(0),
+        color = plot_mean_band(axes[0], steps, curves, variant.label)
+        plot_mean_band(
+            axes[1],
+            np.asarray(epochs),
+            accuracies[variant.key],
+            variant.label,
             marker='o',
-            color=line.get_color(),
-            label=variant.label)
-        axes[1].fill_between(
-            epochs,
-            values.min(0),
-            values.max(0),
-            alpha=0.2,
-            color=line.get_color())
+            color=color)
     axes[0].axhline(
         CHANCE_LOSS, color='grey', linestyle=':', label='chance (ln 2)')
     axes[0].axhline(
