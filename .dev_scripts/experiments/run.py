@@ -536,6 +536,11 @@ def update_doc(path: str, name: str, body: List[str]) -> None:
 # reporting
 
 
+def all_runs(ctx: Context) -> List[Dict]:
+    """The results of every run, all variants and seeds."""
+    return [r for results in ctx.results.values() for r in results]
+
+
 def runs_at_a_time(args: argparse.Namespace) -> str:
     """``'runs one after another'`` or ``'2 runs at a time'``."""
     return ('runs one after another'
@@ -546,7 +551,7 @@ def machine_lines(ctx: Context) -> List[str]:
     import torch
     args = ctx.args
     versions = package_versions(('mmengine', 'mmcv', 'mmpretrain', 'mmseg'))
-    runs = [r for results in ctx.results.values() for r in results]
+    runs = all_runs(ctx)
     if all('load_at_start' in r for r in runs):
         loads = [r['load_at_start'] for r in runs]
         load = (f'1-minute load average {min(loads):.1f} to '
@@ -752,8 +757,8 @@ def settings_lines(ctx: Context) -> List[str]:
     timing = f'total {ctx.total_seconds / 60:.1f} min'
     if args.jobs > 1:
         command += f' --jobs {args.jobs}'
-        runs = [r for results in ctx.results.values() for r in results]
-        timing = (f'{args.jobs} runs at a time; training '
+        runs = all_runs(ctx)
+        timing = (f'{runs_at_a_time(args)}; training '
                   f'{ctx.total_seconds / 60:.1f} min summed over the runs')
         if all('started' in r for r in runs):
             wall = (
@@ -1192,6 +1197,12 @@ def metric_curve(ctx: Context, key: str,
     return [r['step'] for r in rows], [r[metric] for r in rows]
 
 
+def trailing_mean(loss: Sequence[float], window: int) -> np.ndarray:
+    """Means of ``window`` consecutive values: element i is the mean of
+    ``loss[i:i + window]``, the value at logged step i + window - 1."""
+    return np.convolve(loss, np.ones(window) / window, 'valid')
+
+
 def left_chance_at(result: Dict) -> Optional[int]:
     """The first logged iteration at which the loss averaged over the last
     :data:`PLATEAU_WINDOW` logged values (the curve of :func:`plot_curves`)
@@ -1199,19 +1210,19 @@ def left_chance_at(result: Dict) -> Optional[int]:
     loss = np.asarray(result['loss'])
     if len(loss) < PLATEAU_WINDOW:
         return None
-    # trailing[i]: mean of loss[i:i + window], logged at step i + window - 1
-    trailing = np.convolve(loss,
-                           np.ones(PLATEAU_WINDOW) / PLATEAU_WINDOW, 'valid')
-    below = np.flatnonzero(trailing < LEFT_CHANCE_LOSS)
+    below = np.flatnonzero(
+        trailing_mean(loss, PLATEAU_WINDOW) < LEFT_CHANCE_LOSS)
     if not len(below):
         return None
     return int(result['steps'][below[0] + PLATEAU_WINDOW - 1])
 
 
 def curve_lines(
-        ctx: Context) -> Tuple[List[str], Dict[str, np.ndarray], List[int]]:
-    """The training-curve table: when each run left chance level and its
-    test accuracy after every epoch.
+    ctx: Context, left: Dict[str, List[Optional[int]]]
+) -> Tuple[List[str], Dict[str, np.ndarray], List[int]]:
+    """The training-curve table: when each run left chance level (``left``,
+    per variant and seed, from :func:`left_chance_at`) and its test
+    accuracy after every epoch.
 
     Returns:
         tuple: The markdown lines, the accuracies per variant (seeds x
@@ -1231,12 +1242,11 @@ def curve_lines(
         '|---|---|' + '---|' * len(epochs)
     ]
     for variant in exp.variants:
-        left = [left_chance_at(r) for r in ctx.results[variant.key]]
         cells = [mean_std(column, 1) for column in accuracies[variant.key].T]
         lines.append(f'| {variant.label} | ' +
                      ' / '.join('never' if i is None else str(i)
-                                for i in left) + ' | ' + ' | '.join(cells) +
-                     ' |')
+                                for i in left[variant.key]) + ' | ' +
+                     ' | '.join(cells) + ' |')
     return lines, accuracies, epochs
 
 
@@ -1247,22 +1257,22 @@ def separated(values: np.ndarray, base: np.ndarray) -> bool:
     return bool(values.mean() - base.mean() > 2 * spread)
 
 
-def curve_finding_lines(ctx: Context, accuracies: Dict[str, np.ndarray],
+def curve_finding_lines(ctx: Context, left: Dict[str, List[Optional[int]]],
+                        accuracies: Dict[str, np.ndarray],
                         epochs: Sequence[int]) -> List[str]:
     """Where in training the variants part from the baseline, in words."""
     exp = ctx.experiment
     base = exp.baseline
     parts = []
     for variant in exp.variants:
-        left = [left_chance_at(r) for r in ctx.results[variant.key]]
-        reached = [i for i in left if i is not None]
+        reached = [i for i in left[variant.key] if i is not None]
         if not reached:
             parts.append(f'{variant.label} never did')
             continue
         when = (f'at iteration {min(reached)}' if len(reached) == 1 else
                 f'between iterations {min(reached)} and {max(reached)}')
         parts.append(f'{variant.label} did in {len(reached)} of '
-                     f'{len(left)} seeds, {when}')
+                     f'{len(left[variant.key])} seeds, {when}')
     lines = [
         f'When the runs left chance level (a loss of ln 2 = '
         f'{CHANCE_LOSS:.3f}; left when the mean of the last {PLATEAU_WINDOW} '
@@ -1294,15 +1304,11 @@ def plot_curves(ctx: Context, accuracies: Dict[str, np.ndarray],
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     # quick runs log fewer values than the window
-    window = min(
-        [PLATEAU_WINDOW] +
-        [len(r['loss']) for results in ctx.results.values() for r in results])
-    kernel = np.ones(window) / window
+    window = min([PLATEAU_WINDOW] + [len(r['loss']) for r in all_runs(ctx)])
     for variant in ctx.experiment.variants:
         runs = ctx.results[variant.key]
         steps = np.asarray(runs[0]['steps'])[window - 1:]
-        curves = np.array(
-            [np.convolve(r['loss'], kernel, 'valid') for r in runs])
+        curves = np.array([trailing_mean(r['loss'], window) for r in runs])
         color = plot_mean_band(axes[0], steps, curves, variant.label)
         plot_mean_band(
             axes[1],
@@ -1603,7 +1609,11 @@ def report_fashion_mnist_pairs(ctx: Context) -> List[str]:
     edges, counts, accuracies = distance_results(ctx)
     plot_distance(ctx, edges, accuracies,
                   osp.join(args.images, ctx.images['distance']))
-    curves, epoch_accuracies, epochs = curve_lines(ctx)
+    left = {
+        key: [left_chance_at(r) for r in runs]
+        for key, runs in ctx.results.items()
+    }
+    curves, epoch_accuracies, epochs = curve_lines(ctx, left)
     plot_curves(ctx, epoch_accuracies, epochs,
                 osp.join(args.images, ctx.images['curves']))
     cost, repeats = cost_rows(ctx, canvas)
@@ -1650,8 +1660,9 @@ def report_fashion_mnist_pairs(ctx: Context) -> List[str]:
         'Test accuracy (%) after every epoch, mean ± std over the seeds, '
         'and the iteration at which each run left chance level (the plot: '
         'means over the seeds, bands from the lowest to the highest seed):',
-        '', *curves, '', *curve_finding_lines(ctx, epoch_accuracies, epochs),
-        '', f'![training curves]({image_link(ctx, "curves")})', '',
+        '', *curves, '',
+        *curve_finding_lines(ctx, left, epoch_accuracies, epochs), '',
+        f'![training curves]({image_link(ctx, "curves")})', '',
         '### Accuracy against distance', '',
         'Test accuracy (%) per bin of the distance of the item centres '
         '(bins between the quantiles of the test canvases\' distances), '
