@@ -11,16 +11,12 @@ backward, SGD step). The models are timed interleaved, call by call
 (:func:`~glore_mm.analysis.benchmark.time_interleaved`); memory is the peak
 allocated during the call above what was allocated before it.
 """
-import copy
 from typing import Callable, Dict, List, Tuple
 
 import torch
 import torch.nn as nn
-from mmengine.config import Config
-from mmengine.hub import get_config
-from mmengine.model import revert_sync_batchnorm
 
-from glore_mm.utils import quiet_mmengine_logger
+from glore_mm.apis import init_model, load_config
 from .benchmark import MiB, Timer, time_interleaved
 from .complexity import TensorForward, count_complexity
 from .report import machine_line, markdown_table
@@ -35,17 +31,12 @@ TINY = dict(
     auxiliary_head=dict(in_channels=32, channels=8))
 
 
-def load_config(path: str) -> Config:
-    """A config file, or a ``package::path`` one of an installed package."""
-    return get_config(path) if '::' in path else Config.fromfile(path)
-
-
-def build_model(path: str, train_shape: Tuple[int, int],
-                quick: bool) -> nn.Module:
+def build_benchmark_model(path: str, train_shape: Tuple[int, int],
+                          quick: bool) -> nn.Module:
     """The config's model: no pretrained weights, BN instead of SyncBN.
 
     Training batches are padded to ``train_shape`` (the configs pad to
-    their 512x1024 crop). Needs mmseg's default scope.
+    their 512x1024 crop).
 
     Args:
         path (str): The config, a file or ``mmseg::...``.
@@ -56,19 +47,15 @@ def build_model(path: str, train_shape: Tuple[int, int],
     Returns:
         nn.Module: The model, seeded and initialised, on the CPU.
     """
-    model_cfg = copy.deepcopy(load_config(path).model)
-    model_cfg.pretrained = None
-    model_cfg.backbone.init_cfg = None
-    model_cfg.data_preprocessor.size = train_shape
+    cfg = load_config(path)
+    cfg.model.pretrained = None
+    cfg.model.backbone.init_cfg = None
+    cfg.model.data_preprocessor.size = train_shape
     if quick:
         for key, value in TINY.items():
-            model_cfg[key].update(value)
-    from mmseg.registry import MODELS
+            cfg.model[key].update(value)
     torch.manual_seed(0)
-    model = MODELS.build(model_cfg)
-    with quiet_mmengine_logger():
-        model.init_weights()
-    return revert_sync_batchnorm(model)
+    return init_model(cfg, init_weights=True)
 
 
 def count_inference_path(model: nn.Module,
@@ -203,7 +190,7 @@ def benchmark_models(configs: Dict[str, str],
     timer = Timer(device)
     models, counts = {}, {}
     for name, path in configs.items():
-        models[name] = build_model(path, train_shape, quick)
+        models[name] = build_benchmark_model(path, train_shape, quick)
         # counted on the CPU, then timed on the device
         counts[name] = count_inference_path(models[name], infer_shape)
         models[name] = models[name].to(device)

@@ -17,10 +17,11 @@ import torch
 import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer
 from mmengine.analysis.jit_handles import bmm_flop_jit
+from mmengine.config import Config
 from mmengine.registry import MODELS
 
-from glore_mm.models.insertion import GloReInsertionMixin
-from glore_mm.models.layers.glore import GloReNd
+from glore_mm.apis import init_model
+from glore_mm.models import GloReNd, glore_units_of
 from glore_mm.utils import quiet_mmengine_logger
 
 
@@ -45,15 +46,6 @@ def flop_analyzer(model: nn.Module, inputs: Tuple) -> FlopAnalyzer:
     analyzer.unsupported_ops_warnings(False)
     analyzer.uncalled_modules_warnings(False)
     return analyzer
-
-
-def glore_units_of(model: nn.Module) -> Dict[str, nn.Module]:
-    """Every GloRe unit of ``model`` by its module name."""
-    return {
-        name: module
-        for name, module in model.named_modules()
-        if isinstance(module, GloReNd)
-    }
 
 
 class TensorForward(nn.Module):
@@ -95,11 +87,23 @@ def count_complexity(model: nn.Module, inputs: Tuple) -> Dict:
         unit_flops=sum(by_module[name] for name in units))
 
 
-def remove_units(model_cfg: Dict) -> Tuple[Dict, List[str]]:
+def remove_units(model_cfg: Dict,
+                 scope: Optional[str] = None) -> Tuple[Dict, List[str]]:
     """A copy of ``model_cfg`` without GloRe units, and what was removed.
 
-    Backbones built by :class:`GloReInsertionMixin` become their upstream
-    class; GloRe units in mmcv-style ``plugins`` lists are dropped.
+    A module class that carries GloRe units says what it is without them:
+    its ``plain_class()`` (backbones built by :class:`GloReInsertionMixin`
+    become their upstream class, ``GloReHead`` mmseg's ``FCNHead``) and
+    its ``glore_keys`` (the arguments only the units take), which are
+    dropped. GloRe units in mmcv-style ``plugins`` lists are dropped.
+
+    Args:
+        model_cfg (dict): The model's config.
+        scope (str, optional): The registry scope its types are named in.
+            Defaults to None: the current default scope.
+
+    Returns:
+        tuple: The config and one note per change.
     """
     cfg = copy.deepcopy(model_cfg)
     notes: List[str] = []
@@ -123,11 +127,12 @@ def remove_units(model_cfg: Dict) -> Tuple[Dict, List[str]]:
         # A config inherited with `mmpretrain::` carries its scope along.
         scope = node.get('_scope_', scope)
         cls = resolve(node.get('type'), scope)
-        if isinstance(cls, type) and issubclass(cls, GloReInsertionMixin):
-            plain = cls.plain_backbone_class()
+        if isinstance(cls, type) and callable(
+                getattr(cls, 'plain_class', None)):
+            plain = cls.plain_class()
             node['type'] = plain
-            node.pop('glore_units', None)
-            node.pop('glore_cfg', None)
+            for key in cls.glore_keys:
+                node.pop(key, None)
             notes.append(f'{path}: {cls.__name__} -> {plain.__name__}')
         plugins = node.get('plugins')
         if isinstance(plugins, list):
@@ -144,19 +149,26 @@ def remove_units(model_cfg: Dict) -> Tuple[Dict, List[str]]:
             if key != 'plugins':
                 visit(value, f'{path}.{key}', scope)
 
-    visit(cfg, 'model', None)
+    visit(cfg, 'model', scope)
     return cfg, notes
 
 
-def analyse_config_model(model_cfg: Dict,
-                         shape: Tuple[int, ...]) -> Dict:
-    """:func:`count_complexity` of a model config's inference path.
+def config_without_units(cfg: Config) -> Tuple[Config, List[str]]:
+    """A copy of ``cfg`` whose model has no GloRe units (:func:`remove_units`
+    in the config's ``default_scope``), and what was removed."""
+    plain = copy.deepcopy(cfg)
+    plain.model, notes = remove_units(cfg.model,
+                                      cfg.get('default_scope', None))
+    return plain, notes
 
-    Builds ``model_cfg`` (seeded) and counts ``model(inputs,
-    mode='tensor')`` on one random input of ``shape`` (without the batch
-    axis, e.g. ``(3, 224, 224)``).
+
+def analyse_config(cfg: Config, shape: Tuple[int, ...]) -> Dict:
+    """:func:`count_complexity` of the inference path of a config's model.
+
+    Builds the model with :func:`~glore_mm.apis.init_model` (seeded) and
+    counts ``model(inputs, mode='tensor')`` on one random input of
+    ``shape`` (without the batch axis, e.g. ``(3, 224, 224)``).
     """
     torch.manual_seed(0)
-    # Builders may write into their config (mmseg's EncoderDecoder does).
-    model = TensorForward(MODELS.build(copy.deepcopy(model_cfg)))
+    model = TensorForward(init_model(cfg))
     return count_complexity(model, (torch.rand(1, *shape), ))

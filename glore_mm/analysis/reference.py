@@ -64,6 +64,8 @@ class LiteralGloRe(nn.Module):
         self.gcn = LiteralGCN(num_state=self.num_s, num_node=self.num_n)
         self.conv_extend = conv(
             self.num_s, in_channels, kernel_size=1, bias=False)
+        # the authors' line, not glore_mm's constant: an independent
+        # reference (network/global_reasoning_unit.py, line 57)
         self.blocker = norm(in_channels, eps=1e-4)
 
     @classmethod

@@ -59,26 +59,37 @@ def package_versions(packages: Sequence[str]) -> Dict[str, str]:
     return versions
 
 
-def machine_info(device: str = 'cpu') -> Dict[str, str]:
+def machine_info(device: str = 'cpu',
+                 threads: Optional[int] = None,
+                 packages: Sequence[str] = ()) -> Dict[str, str]:
     """The machine a measurement ran on, for its report.
+
+    Every report of glore_mm describes its machine with this.
 
     Args:
         device (str): ``'cpu'`` or ``'cuda'``; with ``'cuda'`` the GPU's
             name is added. Defaults to ``'cpu'``.
+        threads (int, optional): The threads the measured calls ran with,
+            where they are not torch's intra-op threads (e.g. ONNX
+            Runtime's). Defaults to None: torch's.
+        packages (Sequence[str]): Packages whose versions are added after
+            torch's (those importable). Defaults to none.
 
     Returns:
-        dict[str, str]: ``cpu``, ``cores``, ``usable cores``, ``threads``
-        (torch's intra-op threads), ``torch``, ``python``, ``gpu`` (CUDA
-        only) and ``load average`` at the time of the call.
+        dict[str, str]: ``cpu``, ``cores``, ``usable cores``, ``threads``,
+        ``torch``, the ``packages``, ``python``, ``gpu`` (CUDA only) and
+        ``load average`` at the time of the call.
     """
-    usable = (len(os.sched_getaffinity(0))
-              if hasattr(os, 'sched_getaffinity') else os.cpu_count())
+    usable = (
+        len(os.sched_getaffinity(0))
+        if hasattr(os, 'sched_getaffinity') else os.cpu_count())
     info = {
         'cpu': cpu_name(),
         'cores': str(os.cpu_count()),
         'usable cores': str(usable),
-        'threads': str(torch.get_num_threads()),
+        'threads': str(threads or torch.get_num_threads()),
         'torch': torch.__version__,
+        **package_versions(packages),
         'python': platform.python_version(),
     }
     if device.startswith('cuda'):

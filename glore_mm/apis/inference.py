@@ -10,7 +10,6 @@ registers the GloRe modules) and builds that library's own inferencer:
 folder and write every output through a temporary file and a rename, so an
 interrupted run never leaves a half-written file.
 """
-import copy
 import os
 import os.path as osp
 import sys
@@ -24,9 +23,10 @@ from mmengine.config import Config, ConfigDict
 from mmengine.fileio import dump, list_from_file
 from mmengine.model import revert_sync_batchnorm
 from mmengine.utils import import_modules_from_strings, track_iter_progress
-from PIL import Image
 
-from glore_mm.utils.fileio import atomic_output
+from glore_mm.utils import (atomic_output, check_checkpoint_fits,
+                            checkpoint_state_dict, read_checkpoint, write_png)
+from .model import load_config
 
 #: Model types of each library's configs, for configs without a
 #: ``default_scope``.
@@ -75,28 +75,6 @@ class SegmentationFiles(NamedTuple):
     source: str
     overlay: str
     label_map: str
-
-
-def load_config(config: Union[str, Config]) -> Config:
-    """Read a config without importing its ``custom_imports`` yet.
-
-    Which library it belongs to can then be checked before any library is
-    imported; :func:`build_inferencer` imports them.
-
-    Args:
-        config (str | Config): Config file or config.
-
-    Returns:
-        Config: The config (a copy if one was given).
-
-    Raises:
-        FileNotFoundError: If ``config`` is a path that is not a file.
-    """
-    if isinstance(config, Config):
-        return copy.deepcopy(config)
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'config {config!r} is not a file')
-    return Config.fromfile(config, import_custom_modules=False)
 
 
 def import_custom_modules(cfg: Config) -> None:
@@ -168,16 +146,17 @@ def build_inferencer(config: Union[str, Config],
     Raises:
         FileNotFoundError: If the config, checkpoint or label file is
             missing.
-        ValueError: If the config's library is not in ``libraries``.
+        ValueError: If the config's library is not in ``libraries``, or
+            the checkpoint is no checkpoint or not one of this model.
     """
-    cfg = load_config(config)
+    cfg = load_config(config, import_custom_modules=False)
     library = config_library(cfg)
     if library not in libraries:
         raise ValueError(
             f'config {cfg.filename or "<config>"} is an {library} config, '
             f'but this takes configs of {list(libraries)}')
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint {checkpoint!r} is not a file')
+    # a file that is no checkpoint is refused before any model is built
+    state_dict = checkpoint_state_dict(read_checkpoint(checkpoint))
     if label_file is not None and library != 'mmaction':
         raise ValueError(f'label_file={label_file!r} is for mmaction '
                          f'configs, but the config is an {library} config')
@@ -205,6 +184,8 @@ def build_inferencer(config: Union[str, Config],
             label_file=label_file)
     if not torch.cuda.is_available():
         inferencer.model = revert_sync_batchnorm(inferencer.model)
+    # the inferencers load checkpoints leniently: refuse another model's
+    check_checkpoint_fits(inferencer.model, state_dict, checkpoint)
     return inferencer
 
 
@@ -237,23 +218,6 @@ def list_inputs(path: str, suffixes: Sequence[str]) -> List[str]:
         raise ValueError(f'input folder {path!r} has no file ending in '
                          f'{list(suffixes)}')
     return [osp.join(path, name) for name in names]
-
-
-def save_png(array: np.ndarray, path: str) -> None:
-    """Write an 8-bit image (``H x W`` or RGB ``H x W x 3``) as a PNG.
-
-    Args:
-        array (np.ndarray): The image; values must fit in 0..255.
-        path (str): The PNG to write.
-
-    Raises:
-        ValueError: If a value does not fit in 8 bits.
-    """
-    if array.size and (array.min() < 0 or array.max() > 255):
-        raise ValueError(f'{path}: values {array.min()}..{array.max()} do '
-                         'not fit in an 8-bit PNG')
-    with atomic_output(path) as tmp:
-        Image.fromarray(array.astype(np.uint8)).save(tmp, format='PNG')
 
 
 def _track(items: Sequence) -> Iterator:
@@ -361,8 +325,8 @@ def segment_images(inferencer: Any,
     for image, (overlay, label_map) in _track(list(zip(images, outputs))):
         result = inferencer(
             image, return_vis=True, opacity=opacity, with_labels=with_labels)
-        save_png(result['visualization'], overlay)
-        save_png(result['predictions'], label_map)
+        write_png(overlay, result['visualization'], rgb=True)
+        write_png(label_map, result['predictions'])
         written.append(SegmentationFiles(image, overlay, label_map))
     return written
 
@@ -590,7 +554,7 @@ def _checked_config(config: str, topk: int, libraries: Sequence[str],
     """
     if topk < 1:
         raise ValueError(f'topk must be at least 1, but got {topk}')
-    cfg = load_config(config)
+    cfg = load_config(config, import_custom_modules=False)
     library = config_library(cfg)
     if library not in libraries:
         raise ValueError(f'config {config!r} is an {library} config; '

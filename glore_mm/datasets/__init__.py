@@ -21,12 +21,11 @@ from .fashion_mnist_pairs import make_fashion_mnist_pairs
 from .tiny_cityscapes import make_tiny_cityscapes
 from .tiny_kinetics import make_tiny_kinetics
 from .utils import (check_empty_or_overwrite, default_cache_dir, fetch_wheel,
-                    publish_dir, staged_dir, write_png)
+                    publish_dir, staged_dir)
 
 __all__ = [
     'build_brain_mri', 'check_empty_or_overwrite', 'convert_cityscapes',
     'convert_fashion_mnist', 'default_cache_dir', 'fetch_wheel',
     'label_ids_to_train_ids', 'make_fashion_mnist_pairs',
-    'make_tiny_cityscapes', 'make_tiny_kinetics',
-    'publish_dir', 'staged_dir', 'write_png'
+    'make_tiny_cityscapes', 'make_tiny_kinetics', 'publish_dir', 'staged_dir'
 ]

@@ -48,8 +48,8 @@ import cv2
 import nibabel as nib
 import numpy as np
 
-from .utils import (check_empty_or_overwrite, fetch_wheel, staged_dir,
-                    write_png)
+from glore_mm.utils import write_png
+from .utils import check_empty_or_overwrite, fetch_wheel, staged_dir
 
 NILEARN_VERSION = '0.14.1'
 NILEARN_WHEEL = f'nilearn-{NILEARN_VERSION}-py3-none-any.whl'

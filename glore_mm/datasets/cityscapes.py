@@ -37,8 +37,7 @@ import cv2
 import numpy as np
 from mmengine.utils import scandir, track_parallel_progress, track_progress
 
-from glore_mm.utils import atomic_write
-from .utils import write_png
+from glore_mm.utils import atomic_write, write_png
 
 #: Suffix of the official 34-class annotation files.
 LABEL_IDS_SUFFIX = '_gtFine_labelIds.png'

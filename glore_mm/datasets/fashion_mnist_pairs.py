@@ -36,9 +36,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from glore_mm.utils import atomic_write
+from glore_mm.utils import atomic_write, write_png
 from . import fashion_mnist
-from .utils import check_empty_or_overwrite, staged_dir, write_png
+from .utils import check_empty_or_overwrite, staged_dir
 
 #: Label names, by label.
 CLASSES = ('different', 'same')

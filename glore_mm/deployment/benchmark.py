@@ -6,15 +6,14 @@ order alternating between rounds), so that load from other processes
 falls on both alike; each round's wall time is kept, and the median and
 the range are reported with the ratio of the medians.
 """
-from typing import Dict, List, Tuple
+from typing import List, Tuple
 
 import numpy as np
 import torch
 from torch import nn
 
-from glore_mm.analysis import report
 from glore_mm.analysis.benchmark import Timing, time_interleaved
-from .runtime import import_deploy_module, run_ort
+from .runtime import run_ort
 
 
 def benchmark_ort_torch(module: nn.Module,
@@ -53,18 +52,6 @@ def benchmark_ort_torch(module: nn.Module,
         'PyTorch': torch_call,
         'ONNX Runtime': ort_call
     }, repeats, warmup)
-
-
-def machine_info(threads: int) -> Dict[str, str]:
-    """The CPU, the runtimes' threads and onnxruntime's version.
-
-    :func:`glore_mm.analysis.report.machine_info` with ``threads`` (of
-    both runtimes) in place of torch's and ``onnxruntime`` added.
-    """
-    info = report.machine_info('cpu')
-    info['threads'] = str(threads)
-    info['onnxruntime'] = import_deploy_module('onnxruntime').__version__
-    return info
 
 
 def format_timings(timings: List[Timing]) -> str:

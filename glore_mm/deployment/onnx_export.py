@@ -1,8 +1,8 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
 """Build a model from its config and export it to ONNX.
 
-:func:`build_model` builds ``cfg.model`` in the config's scope, turns SyncBN
-into BN and loads a checkpoint; :func:`wrap_for_export` makes it a tensor
+:func:`~glore_mm.apis.init_model` builds the config's model and loads a
+checkpoint; :func:`wrap_for_export` makes it a tensor
 function (see :mod:`glore_mm.deployment.wrappers`); :func:`export_onnx`
 traces it with ``torch.onnx.export``, checks the file with
 ``onnx.checker`` and moves it into place only then; :func:`summarize_onnx`
@@ -27,12 +27,9 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
-from mmengine.model import revert_sync_batchnorm
-from mmengine.registry import MODELS, init_default_scope
-from mmengine.runner import load_checkpoint
 from torch import nn
 
-import glore_mm  # noqa: F401 (weights_only loading of MMEngine checkpoints)
+from glore_mm.apis import init_model
 from .runtime import import_deploy_module
 from .wrappers import ExportSpec, dynamic_axes, export_spec, input_shape
 
@@ -50,35 +47,6 @@ DEFAULT_OPSET = 20
 OPSETS = {'dynamo': range(18, 24), 'torchscript': range(7, 21)}
 
 
-def build_model(cfg: Config, checkpoint: Optional[str] = None) -> nn.Module:
-    """Build ``cfg.model`` for inference on the CPU, in eval mode.
-
-    The model is built in the config's ``default_scope``, with the config's
-    top-level ``data_preprocessor`` (mmpretrain keeps it there) as the
-    Runner does. SyncBN layers become BN. Without ``checkpoint`` the weights
-    are PyTorch's initialisation at construction (GloRe gates closed);
-    ``init_weights`` is not called, so no pretrained weights are fetched.
-
-    Args:
-        cfg (Config): The model's config.
-        checkpoint (str, optional): A checkpoint to load (strictly: every
-            key of the model must be in it). Defaults to None.
-
-    Returns:
-        nn.Module: The model in eval mode.
-    """
-    if checkpoint is not None and not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint {checkpoint!r} is not a file')
-    init_default_scope(cfg.get('default_scope', 'mmengine'))
-    model_cfg = cfg.model.copy()
-    if cfg.get('data_preprocessor', None) is not None:
-        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
-    model = revert_sync_batchnorm(MODELS.build(model_cfg))
-    if checkpoint is not None:
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
-    return model.eval()
-
-
 def wrap_for_export(cfg: Config,
                     model: nn.Module) -> Tuple[nn.Module, ExportSpec]:
     """The tensor-to-tensor module to export, and how to name its axes.
@@ -86,7 +54,7 @@ def wrap_for_export(cfg: Config,
     Args:
         cfg (Config): The model's config; its ``default_scope`` picks the
             wrapper.
-        model (nn.Module): The model from :func:`build_model`.
+        model (nn.Module): The model from :func:`~glore_mm.apis.init_model`.
 
     Returns:
         tuple: The wrapper in eval mode and its
@@ -262,7 +230,7 @@ def export_from_config(cfg: Config,
         Exported: The exported module, its spec and the traced shape.
     """
     check_opset(opset, exporter)
-    module, spec = wrap_for_export(cfg, build_model(cfg, checkpoint))
+    module, spec = wrap_for_export(cfg, init_model(cfg, checkpoint))
     if batch is None:
         batch = 2 if dynamic else 1
     shape = input_shape(spec, batch, input_channels(cfg), size

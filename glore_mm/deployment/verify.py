@@ -27,8 +27,11 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from glore_mm.models import GloRe2d, GloRe3d
-from glore_mm.models.layers.glore_products import nodes_first
+from glore_mm.analysis.probes import branch_scale
+from glore_mm.models import glore_units_of
+from glore_mm.models.layers.glore_products import (nodes_first,
+                                                   nodes_first_threshold)
+from glore_mm.utils import record_calls
 from .runtime import run_ort
 from .wrappers import ExportSpec
 
@@ -36,8 +39,6 @@ from .wrappers import ExportSpec
 RTOL = 1e-4
 #: Units with a branch below this fraction of their input count as closed.
 CLOSED_BRANCH = 1e-6
-# Positions beyond which no unit is searched for its order threshold.
-_MAX_POSITIONS = 2**40
 
 
 class UnitRecord(NamedTuple):
@@ -87,17 +88,6 @@ class SizeCheck(NamedTuple):
         return not self.error and self.max_rel <= RTOL
 
 
-def named_glore_units(model: nn.Module) -> List[Tuple[str, nn.Module]]:
-    """``(name, unit)`` for every GloRe2d/GloRe3d inside ``model``.
-
-    For an export wrapper (:mod:`glore_mm.deployment.wrappers`) the names
-    are those inside the wrapped model, e.g. ``decode_head.glore``.
-    """
-    root = getattr(model, 'model', model)
-    return [(name, module) for name, module in root.named_modules()
-            if isinstance(module, (GloRe2d, GloRe3d))]
-
-
 def product_order(unit: nn.Module, x: Tensor) -> Optional[bool]:
     """Whether ``unit`` takes the nodes-first order on input ``x``.
 
@@ -110,63 +100,27 @@ def product_order(unit: nn.Module, x: Tensor) -> Optional[bool]:
                        math.prod(x.shape[2:]))
 
 
-def nodes_first_threshold(channels: int, num_state: int,
-                          num_node: int) -> Optional[int]:
-    """Fewest positions at which a unit takes the nodes-first order.
-
-    Found by bisection on the unit's rule, which holds for all positions
-    from some count on (both costs are linear in the positions). None if it
-    never holds.
-    """
-
-    def holds(length: int) -> bool:
-        return nodes_first(channels, num_state, num_node, length)
-
-    if holds(1):
-        return 1
-    # holds(high), not holds(low)
-    low, high = 1, 2
-    while not holds(high):
-        low, high = high, high * 2
-        if high > _MAX_POSITIONS:
-            return None
-    while high - low > 1:
-        mid = (low + high) // 2
-        low, high = (low, mid) if holds(mid) else (mid, high)
-    return high
-
-
 @contextmanager
 def record_units(model: nn.Module) -> Iterator[Dict[str, UnitRecord]]:
     """Record a :class:`UnitRecord` of every GloRe unit while inside.
+
+    For an export wrapper (:mod:`glore_mm.deployment.wrappers`) the names
+    are those inside the wrapped model, e.g. ``decode_head.glore``.
 
     Yields:
         dict: Filled by each forward pass, unit name to record (the last
         call of a unit wins).
     """
-    records: Dict[str, UnitRecord] = {}
 
-    def make_hook(name: str):
+    def record(unit: nn.Module, args: Tuple, output: Tensor) -> UnitRecord:
+        x = args[0]
+        return UnitRecord(x.shape[1], math.prod(x.shape[2:]), unit.num_state,
+                          unit.num_node, product_order(unit, x),
+                          branch_scale(x, output))
 
-        def hook(unit: nn.Module, args: Tuple, output: Tensor) -> None:
-            x = args[0]
-            norm = float(x.norm())
-            branch = float((output - x).norm()) / norm if norm > 0 else 0.0
-            records[name] = UnitRecord(x.shape[1], math.prod(x.shape[2:]),
-                                       unit.num_state, unit.num_node,
-                                       product_order(unit, x), branch)
-
-        return hook
-
-    handles = [
-        unit.register_forward_hook(make_hook(name))
-        for name, unit in named_glore_units(model)
-    ]
-    try:
+    units = glore_units_of(getattr(model, 'model', model))
+    with record_calls(units, record) as records:
         yield records
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 def _random_input(shape: Tuple[int, ...], seed: int) -> Tensor:

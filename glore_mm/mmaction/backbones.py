@@ -1,15 +1,12 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
 from functools import partial
-from typing import Dict, Optional, Tuple, Union
+from typing import Tuple, Union
 
 from mmaction.models.backbones import C2D, ResNet3d
 from mmaction.registry import MODELS
 from torch import Tensor, nn
 
 from glore_mm.models.insertion import UNIT_NAME, GloReInsertionMixin
-
-# 2-D batch norms and their 3-D counterparts, for 3-D units in C2D.
-_NORMS_3D = {'BN': 'BN3d', 'BN2d': 'BN3d', 'BatchNorm2d': 'BN3d'}
 
 
 def _apply_unit_to_frames(block: nn.Module, args: Tuple, output: Tensor,
@@ -84,16 +81,6 @@ class GloReC2D(GloReInsertionMixin, C2D):
     default_glore_type = 'GloRe3d'
     # the forward applies the units: it knows the number of clips
     glore_hooks_blocks = False
-
-    def glore_norm_cfg(self, unit_cls: type) -> Optional[Dict]:
-        """The backbone's norm config, in 3-D for a 3-D unit."""
-        norm_cfg = super().glore_norm_cfg(unit_cls)
-        if (getattr(unit_cls, 'spatial_dims', None) != 2
-                and isinstance(norm_cfg, dict)):
-            norm_type = norm_cfg.get('type')
-            norm_type = _NORMS_3D.get(norm_type, norm_type)
-            norm_cfg = {**norm_cfg, 'type': norm_type}
-        return norm_cfg
 
     def forward(self, x: Tensor) -> Union[Tensor, Tuple[Tensor, ...]]:
         """Extract features of clips ``x`` [N, C, T, H, W].

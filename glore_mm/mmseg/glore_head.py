@@ -9,6 +9,7 @@ from mmseg.registry import MODELS
 from torch import Tensor
 
 from glore_mm.models.layers import GloRe2d
+from glore_mm.models.layers.glore import gate_norm_cfg
 
 
 def _allowed_keys() -> List[str]:
@@ -45,6 +46,18 @@ class GloReHead(FCNHead):
             ``channels``, ``num_classes``, ``concat_input``, ``norm_cfg``...).
     """
 
+    #: The arguments that only the unit takes, dropped with it (see
+    #: :meth:`plain_class`).
+    glore_keys = ('num_state', 'num_node', 'normalize')
+
+    @classmethod
+    def plain_class(cls) -> type:
+        """mmseg's ``FCNHead``: this head without its unit (two convs,
+        optional concat, classifier), given a config without
+        :attr:`glore_keys` (``tools/analysis_tools/get_flops.py`` compares
+        the two)."""
+        return FCNHead
+
     def __init__(self,
                  num_state: Optional[int] = None,
                  num_node: Optional[int] = None,
@@ -61,14 +74,13 @@ class GloReHead(FCNHead):
                 f'GloReHead has exactly two convs around its GloRe unit, but '
                 f'num_convs={num_convs} was given; leave it out or set 2')
         super().__init__(num_convs=2, **kwargs)
-        norm_cfg = dict(self.norm_cfg or dict(type='BN'), eps=1e-4)
         self.glore = GloRe2d(
             self.channels,
             num_state=num_state,
             num_node=num_node,
             normalize=normalize,
             conv_cfg=self.conv_cfg,
-            norm_cfg=norm_cfg)
+            norm_cfg=gate_norm_cfg(2, self.norm_cfg))
 
     def _transform_inputs(self, inputs: List[Tensor]) -> Tensor:
         x = super()._transform_inputs(inputs)

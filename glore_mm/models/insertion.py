@@ -24,7 +24,7 @@ from mmengine.registry import MODELS
 from torch import Tensor
 from torch.nn.modules.conv import _ConvNd
 
-from .layers.glore import GloReNd
+from .layers.glore import GloReNd, gate_norm_cfg
 
 #: Name of a unit inside its residual block: ``layer3.1.glore``.
 UNIT_NAME = 'glore'
@@ -52,7 +52,8 @@ _DEPTH_PLACEMENTS = {
         for depth, res4 in AUTHORS_RES4_BLOCKS.items()
     },
     'res3x2-res4x3': {
-        depth: dict(
+        depth:
+        dict(
             layer2=_module_indices(AUTHORS_RES3_BLOCKS),
             layer3=_module_indices(res4))
         for depth, res4 in AUTHORS_RES4_BLOCKS.items()
@@ -234,8 +235,8 @@ class GloReInsertionMixin:
 
     ``init_weights`` passes its arguments through (ResNet3d takes
     ``pretrained``). Backbones whose blocks do not see the unit's layout
-    turn :attr:`glore_hooks_blocks` off, apply the units in their forward
-    and override :meth:`glore_norm_cfg`: mmaction's C2D runs its blocks on
+    turn :attr:`glore_hooks_blocks` off and apply the units in their
+    forward: mmaction's C2D runs its blocks on
     ``[N*T, C, H, W]``, and ``glore_mm.mmaction``'s ``GloReC2D`` folds that
     back into ``[N, C, T, H, W]`` for a GloRe3d over the clip.
 
@@ -249,8 +250,10 @@ class GloReInsertionMixin:
         glore_cfg (dict, optional): Config of each unit, without
             ``in_channels`` (the block's output channels). ``type`` defaults
             to :attr:`default_glore_type`; ``norm_cfg`` defaults to the
-            backbone's ``norm_cfg`` (e.g. SyncBN) with ``eps=1e-4`` and
-            always trainable. Defaults to None.
+            backbone's ``norm_cfg`` (e.g. SyncBN) as the unit's gate:
+            ``eps=1e-4``, always trainable, in 3-D for a 3-D unit
+            (:func:`~glore_mm.models.layers.glore.gate_norm_cfg`). Defaults
+            to None.
         *args, **kwargs: Arguments of the upstream backbone.
     """
 
@@ -280,7 +283,7 @@ class GloReInsertionMixin:
         except TypeError as err:
             if 'unexpected keyword argument' not in str(err):
                 raise
-            plain = self.plain_backbone_class()
+            plain = self.plain_class()
             raise TypeError(
                 f'{name}: {err}; allowed: glore_units, glore_cfg and the '
                 f'arguments of {plain.__name__}: {_init_args(plain)}') from err
@@ -292,9 +295,18 @@ class GloReInsertionMixin:
         if callable(getattr(self, '_freeze_stages', None)):
             self._freeze_stages()
 
+    #: The arguments that only the units take, dropped with them (see
+    #: :meth:`plain_class`).
+    glore_keys = ('glore_units', 'glore_cfg')
+
     @classmethod
-    def plain_backbone_class(cls) -> type:
-        """The upstream backbone class, e.g. ``ResNet`` for GloReResNet."""
+    def plain_class(cls) -> type:
+        """The upstream backbone class, e.g. ``ResNet`` for GloReResNet.
+
+        Without :attr:`glore_keys` in its config, it builds the backbone
+        without units (``tools/analysis_tools/get_flops.py`` compares the
+        two).
+        """
         return next(
             klass for klass in cls.__mro__
             if not issubclass(klass, GloReInsertionMixin))
@@ -368,7 +380,7 @@ class GloReInsertionMixin:
                 for n in names)):
             raise ValueError(
                 f'{type(self).__name__}: cannot place GloRe units in '
-                f'{self.plain_backbone_class().__name__}, whose layout is '
+                f'{self.plain_class().__name__}, whose layout is '
                 f'unknown: its res_layers is {names!r}; allowed: backbones '
                 f'with ResNet\'s layout, where res_layers names the '
                 f'nn.Sequential stages of residual blocks (mmpretrain/mmseg '
@@ -411,29 +423,15 @@ class GloReInsertionMixin:
             raise ValueError(f'{type(block).__name__} already has an '
                              f'attribute {UNIT_NAME!r}')
         cfg = dict(unit_cfg)
-        norm_cfg = self.glore_norm_cfg(unit_cls)
+        norm_cfg = getattr(self, 'norm_cfg', None)
         if 'norm_cfg' not in cfg and isinstance(norm_cfg, dict):
-            # The backbone's norm type (SyncBN, GN), but always trainable:
-            # a frozen gate would keep the unit the identity forever.
-            cfg['norm_cfg'] = {
-                'eps': 1e-4,
-                **{
-                    k: v
-                    for k, v in norm_cfg.items() if k != 'requires_grad'
-                }
-            }
+            # The backbone's norm type (SyncBN, GN), always trainable.
+            cfg['norm_cfg'] = gate_norm_cfg(
+                getattr(unit_cls, 'spatial_dims', None), norm_cfg)
         unit = unit_cls(in_channels=self.glore_block_channels(block), **cfg)
         block.add_module(UNIT_NAME, unit)
         if self.glore_hooks_blocks:
             block.register_forward_hook(_apply_unit)
-
-    def glore_norm_cfg(self, unit_cls: type) -> Optional[Dict]:
-        """The backbone's norm config that a unit's gate norm follows.
-
-        Defaults to the backbone's ``norm_cfg``; override it where that
-        norm does not fit the unit's input (a 2-D BN for a 3-D unit).
-        """
-        return getattr(self, 'norm_cfg', None)
 
     def _glore_sites(self) -> Iterator[Tuple[str, nn.Module]]:
         """Yield ``('layer3.1', block)`` for every block with a unit."""

@@ -1,11 +1,15 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
-from .checkpoint import allow_mmengine_checkpoints, mmengine_checkpoint_globals
+from .checkpoint import (allow_mmengine_checkpoints, check_checkpoint_fits,
+                         checkpoint_state_dict, load_model_checkpoint,
+                         mmengine_checkpoint_globals, read_checkpoint)
 from .fileio import (atomic_output, atomic_write, remove_partial_files,
-                     save_figure)
+                     save_figure, write_png)
 from .logging import quiet_mmengine_logger
+from .recording import record_calls
 
 __all__ = [
     'allow_mmengine_checkpoints', 'atomic_output', 'atomic_write',
-    'mmengine_checkpoint_globals', 'quiet_mmengine_logger',
-    'remove_partial_files', 'save_figure'
+    'check_checkpoint_fits', 'checkpoint_state_dict', 'load_model_checkpoint',
+    'mmengine_checkpoint_globals', 'read_checkpoint', 'quiet_mmengine_logger',
+    'record_calls', 'remove_partial_files', 'save_figure', 'write_png'
 ]

@@ -1,5 +1,11 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
-"""Let ``torch.load(weights_only=True)`` read MMEngine checkpoints.
+"""Reading checkpoints safely: MMEngine's types allowed, misfits refused.
+
+:func:`read_checkpoint` and :func:`load_model_checkpoint` are how every tool
+of glore_mm reads a checkpoint: a file that is no checkpoint, or one that
+does not fit the model, is refused with its path and what is wrong.
+
+Let ``torch.load(weights_only=True)`` read MMEngine checkpoints.
 
 Since torch 2.6, ``torch.load`` defaults to ``weights_only=True``: only
 tensors, containers and an allowlist of types may be unpickled. MMEngine
@@ -35,12 +41,16 @@ Everything else (tensors, ``OrderedDict``, optimizer and scheduler states,
 the config text in ``meta``) is allowed by torch already. A checkpoint that
 holds any other object is still refused.
 """
+import os
 import pickle
-from typing import Any, Callable, List, Tuple, Union
+import re
+import zipfile
+from typing import Any, Callable, Dict, List, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
+from torch import nn
 
 SafeGlobal = Union[Callable, Tuple[Callable, str]]
 
@@ -127,3 +137,182 @@ def allow_mmengine_checkpoints() -> None:
     missing = [g for g in mmengine_checkpoint_globals() if g not in present]
     if missing:
         serialization.add_safe_globals(missing)
+
+
+#: Names shown of the missing or unexpected keys of a checkpoint that does
+#: not fit a model.
+_KEYS_SHOWN = 5
+
+
+def _describe_file(path: str) -> str:
+    """What a file that is no PyTorch checkpoint looks like."""
+    size = os.path.getsize(path)
+    if size == 0:
+        return 'an empty file'
+    with open(path, 'rb') as f:
+        head = f.read(512)
+    try:
+        text = head.decode('utf-8')
+    except UnicodeDecodeError:
+        return f'{size} bytes of binary data starting with {head[:8]!r}'
+    first = text.strip().splitlines()[0][:60] if text.strip() else ''
+    return f'a text file of {size} bytes starting with {first!r}'
+
+
+def _is_torch_file(path: str) -> bool:
+    """Whether ``path`` is in one of ``torch.save``'s formats.
+
+    The zip archive (torch >= 1.6) or the legacy pickle, which starts with
+    a pickle protocol byte pair.
+    """
+    if zipfile.is_zipfile(path):
+        return True
+    with open(path, 'rb') as f:
+        head = f.read(2)
+    return len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5
+
+
+def read_checkpoint(path: str) -> Dict[str, Any]:
+    """Read a checkpoint with ``torch.load(weights_only=True)``, on the CPU.
+
+    Every way the file can be wrong is refused with its path and what it
+    is: missing, not a file ``torch.save`` wrote (a text file, random
+    bytes), a damaged one, one holding objects the weights-only loader
+    refuses (only tensors, containers and MMEngine's own types, see
+    :func:`allow_mmengine_checkpoints`, are loaded; pickles can run code),
+    or one holding no model weights.
+
+    Args:
+        path (str): The checkpoint file.
+
+    Returns:
+        dict: The checkpoint: ``state_dict`` (and ``meta``...) for an
+        MMEngine checkpoint, or the bare state dict.
+
+    Raises:
+        FileNotFoundError: If ``path`` is not a file.
+        ValueError: If it is not a readable model checkpoint.
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'checkpoint {path!r} is not a file')
+    if not _is_torch_file(path):
+        raise ValueError(f'checkpoint {path!r} is not a PyTorch checkpoint: '
+                         f'it is {_describe_file(path)}')
+    try:
+        checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as err:
+        reason = str(err).strip().splitlines()[0]
+        raise ValueError(
+            f'checkpoint {path!r} holds objects that the weights-only '
+            f'loader refuses ({reason}): glore_mm loads tensors, containers '
+            'and the types MMEngine writes, nothing that can run code. Only '
+            'for a file you trust completely, set '
+            'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 for that one command') from err
+    except Exception as err:  # torch raises RuntimeError, EOFError, ...
+        raise ValueError(f'checkpoint {path!r} cannot be read, it may be '
+                         f'damaged or cut short: {err}') from err
+    state_dict = checkpoint_state_dict(checkpoint)
+    if not state_dict:
+        kind = (f'a dict with keys {sorted(checkpoint)[:_KEYS_SHOWN]}'
+                if isinstance(checkpoint, dict) else
+                f'a {type(checkpoint).__name__}')
+        raise ValueError(f'checkpoint {path!r} holds no model weights: it is '
+                         f'{kind}, not a state dict or an MMEngine '
+                         'checkpoint with a "state_dict"')
+    return checkpoint
+
+
+def checkpoint_state_dict(checkpoint: Any) -> Dict[str, torch.Tensor]:
+    """The model weights of a checkpoint, as a model's ``state_dict`` names
+    them.
+
+    Args:
+        checkpoint: What ``torch.load`` read.
+
+    Returns:
+        dict[str, Tensor]: ``checkpoint['state_dict']`` (or the checkpoint
+        itself), without a ``module.`` prefix (a model saved inside its
+        distributed wrapper); empty if it holds no tensors.
+    """
+    if not isinstance(checkpoint, dict):
+        return {}
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    if not isinstance(state_dict, dict):
+        return {}
+    return {
+        re.sub(r'^module\.', '', key): value
+        for key, value in state_dict.items()
+        if isinstance(value, torch.Tensor)
+    }
+
+
+def _some(keys: Sequence[str]) -> str:
+    shown = ', '.join(sorted(keys)[:_KEYS_SHOWN])
+    more = len(keys) - _KEYS_SHOWN
+    return shown + (f' and {more} more' if more > 0 else '')
+
+
+def check_checkpoint_fits(model: nn.Module, state_dict: Dict[str,
+                                                             torch.Tensor],
+                          path: str) -> None:
+    """Raise unless ``state_dict`` has exactly the keys and shapes of
+    ``model``'s.
+
+    Args:
+        model (nn.Module): The model (not a distributed wrapper).
+        state_dict (dict): From :func:`checkpoint_state_dict`.
+        path (str): The checkpoint, for the message.
+
+    Raises:
+        ValueError: Naming how many keys are missing and unexpected, with a
+            few of each, or the tensors whose shapes differ.
+    """
+    expected = model.state_dict()
+    missing = [key for key in expected if key not in state_dict]
+    unexpected = [key for key in state_dict if key not in expected]
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f'{len(missing)} of the model\'s {len(expected)} '
+                         f'keys are missing ({_some(missing)})')
+        if unexpected:
+            parts.append(f'{len(unexpected)} of its {len(state_dict)} keys '
+                         f'are not in the model ({_some(unexpected)})')
+        raise ValueError(
+            f'checkpoint {path!r} does not fit the model '
+            f'({type(model).__name__}): ' + '; '.join(parts) + '. Is it the '
+            'checkpoint of another config (e.g. a model trained without '
+            'GloRe units)?')
+    shapes = [
+        f'{key} {list(state_dict[key].shape)} vs {list(value.shape)}'
+        for key, value in expected.items()
+        if state_dict[key].shape != value.shape
+    ]
+    if shapes:
+        raise ValueError(
+            f'checkpoint {path!r} does not fit the model '
+            f'({type(model).__name__}): {len(shapes)} tensors have other '
+            f'shapes (checkpoint vs model): {_some(shapes)}')
+
+
+def load_model_checkpoint(model: nn.Module, path: str) -> Dict[str, Any]:
+    """Load a whole-model checkpoint into ``model``, refusing any misfit.
+
+    :func:`read_checkpoint`, then :func:`check_checkpoint_fits`, then
+    ``model.load_state_dict``. For trained models (tests, demos, exports):
+    plain pretrained backbones, whose checkpoints lack the units' keys,
+    load through the backbone's own ``init_cfg`` or ``pretrained``.
+
+    Args:
+        model (nn.Module): The model.
+        path (str): The checkpoint file.
+
+    Returns:
+        dict: The checkpoint (its ``meta`` holds e.g. the dataset's
+        classes).
+    """
+    checkpoint = read_checkpoint(path)
+    state_dict = checkpoint_state_dict(checkpoint)
+    check_checkpoint_fits(model, state_dict, path)
+    model.load_state_dict(state_dict)
+    return checkpoint

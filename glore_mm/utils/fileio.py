@@ -18,6 +18,9 @@ import tempfile
 from contextlib import contextmanager
 from typing import Any, Iterator, List, Union
 
+import cv2
+import numpy as np
+
 #: Suffix of the temporary files of :func:`atomic_write`.
 PARTIAL_SUFFIX = '.partial'
 _PARTIAL_NAME = re.compile(r'^\..+\.\d+' + re.escape(PARTIAL_SUFFIX) + '$')
@@ -119,6 +122,35 @@ def atomic_output(path: str) -> Iterator[str]:
     finally:
         if osp.exists(tmp):
             os.remove(tmp)
+
+
+def write_png(path: str, image: np.ndarray, rgb: bool = False) -> None:
+    """Write an 8-bit image as a PNG through :func:`atomic_write`.
+
+    Every PNG glore_mm writes (datasets, label maps, overlays) goes through
+    this.
+
+    Args:
+        path (str): Destination file; its folder is created if needed.
+        image (np.ndarray): ``H x W`` (grey) or ``H x W x 3``, values in
+            0..255 (any integer or float dtype).
+        rgb (bool): The channels of a colour image are in RGB order (PIL,
+            matplotlib, the OpenMMLab visualizers); otherwise BGR, as
+            OpenCV reads them. Defaults to False.
+
+    Raises:
+        ValueError: If a value does not fit in 8 bits.
+    """
+    if image.size and (image.min() < 0 or image.max() > 255):
+        raise ValueError(f'{path}: values {image.min()}..{image.max()} do '
+                         'not fit in an 8-bit PNG')
+    image = image.astype(np.uint8, copy=False)
+    if rgb and image.ndim == 3:
+        image = np.ascontiguousarray(image[..., ::-1])
+    ok, buffer = cv2.imencode('.png', image)
+    if not ok:
+        raise OSError(f'could not encode a PNG for {path}')
+    atomic_write(buffer.tobytes(), path)
 
 
 def save_figure(fig: Any, path: str, **savefig_kwargs) -> None:

@@ -29,29 +29,29 @@ The files follow mmengine's ``Visualizer``/``LocalVisBackend`` layout:
 ``OUT/vis_data/vis_image/<unit name>_<frame>.png``, ``<frame>`` being 0
 for an image and the index of the input frame in the clip for a video.
 
-The model is built from the config (in its ``default_scope``), the
-checkpoint loaded with ``mmengine.runner.load_checkpoint``, and the input
+The model is built from the config and the checkpoint loaded by
+:func:`glore_mm.apis.init_model` (a checkpoint lacking the units' weights is
+refused: their projections would be random), and the input
 goes through the config's test pipeline (without its image and annotation
 loaders for an image; whole for a video) and the model's data
 preprocessor, as in testing.
 """
 import math
 import os.path as osp
-import re
-from typing import Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
-from mmengine.registry import MODELS, init_default_scope
-from mmengine.runner import load_checkpoint
 from mmengine.visualization import LocalVisBackend, Visualizer
 from torch import Tensor, nn
 
-from glore_mm.analysis.complexity import glore_units_of
+from glore_mm.apis import init_model
+from glore_mm.models import glore_units_of
 from glore_mm.models.layers.glore import GloReNd
+from glore_mm.utils import record_calls
 
 VIDEO_SUFFIXES = ('.mp4', '.avi', '.mkv', '.mov', '.webm', '.m4v', '.mpg',
                   '.mpeg')
@@ -118,44 +118,18 @@ def projection_layout(num_node: int, num_highlight: int,
                   (rows, cols))
 
 
-def build_model(cfg: Config, checkpoint: str,
-                device: str) -> Tuple[nn.Module, Set[str]]:
-    """Build ``cfg.model`` in the config's scope and load ``checkpoint``.
-
-    Returns:
-        tuple: The model in eval mode and the parameter names the
-        checkpoint holds.
-    """
-    init_default_scope(cfg.get('default_scope', 'mmengine'))
-    model_cfg = cfg.model.copy()
-    # as mmengine's Runner does: mmpretrain configs keep it top-level
-    if cfg.get('data_preprocessor', None) is not None:
-        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
-    model = MODELS.build(model_cfg)
-    ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
-    state_dict = ckpt.get('state_dict', ckpt)
-    keys = {re.sub(r'^module\.', '', key) for key in state_dict}
-    return model.to(device).eval(), keys
-
-
 def find_units(
         model: nn.Module,
-        names: Optional[Sequence[str]] = None,
-        checkpoint_keys: Optional[Set[str]] = None
-) -> List[Tuple[str, GloReNd]]:
+        names: Optional[Sequence[str]] = None) -> List[Tuple[str, GloReNd]]:
     """The ``(name, unit)`` pairs of the model's GloRe units.
 
     Args:
         model (nn.Module): The model.
         names (list[str], optional): Keep only these units. Defaults to
             None: every unit.
-        checkpoint_keys (set[str], optional): Parameter names of the loaded
-            checkpoint; each unit's ``conv_proj`` must be among them.
-            Defaults to None: not checked.
 
     Raises:
-        ValueError: If the model has no unit, ``names`` one it lacks, or
-            the checkpoint lacks a unit's weights.
+        ValueError: If the model has no unit, or ``names`` one it lacks.
     """
     units = list(glore_units_of(model).items())
     if not units:
@@ -172,14 +146,6 @@ def find_units(
             raise ValueError(f'unknown --unit {unknown}; the GloRe units of '
                              f'this model are {known}')
         units = [(name, unit) for name, unit in units if name in names]
-    missing = [] if checkpoint_keys is None else [
-        name for name, _ in units
-        if f'{name}.conv_proj.weight' not in checkpoint_keys
-    ]
-    if missing:
-        raise ValueError(f'the checkpoint has no weights for the GloRe '
-                         f'unit(s) {missing}: their projections would be '
-                         f'random; use a checkpoint trained with them')
     return units
 
 
@@ -253,31 +219,19 @@ def capture_projections(model: nn.Module, units: List[Tuple[str, GloReNd]],
         tuple: ``{name: B}`` with B ``[N, num_node, *spatial]`` on the CPU,
         and the preprocessed input tensor.
     """
-    projections: Dict[str, Tensor] = {}
 
-    def hook(name: str):
+    def projection(unit: GloReNd, args: Tuple, _) -> Tensor:
+        return unit.conv_proj(args[0]).float().cpu()
 
-        def pre_hook(unit: GloReNd, args: Tuple) -> None:
-            if name not in projections:
-                projections[name] = unit.conv_proj(args[0]).float().cpu()
-
-        return pre_hook
-
-    handles = [
-        unit.register_forward_pre_hook(hook(name)) for name, unit in units
-    ]
-    try:
-        with torch.no_grad():
-            batch = model.data_preprocessor(data, False)
-            model(**batch, mode='tensor')
-    finally:
-        for handle in handles:
-            handle.remove()
+    with torch.no_grad(), record_calls(
+            dict(units), projection, pre=True, first=True) as projections:
+        batch = model.data_preprocessor(data, False)
+        model(**batch, mode='tensor')
     not_run = [name for name, _ in units if name not in projections]
     if not_run:
         raise RuntimeError(f'the GloRe unit(s) {not_run} did not run in the '
                            f"model's forward (mode='tensor')")
-    return projections, batch['inputs']
+    return dict(projections), batch['inputs']
 
 
 def display_frames(model: nn.Module, inputs: Tensor, rgb: bool) -> np.ndarray:
@@ -468,8 +422,9 @@ def visualize(cfg: Config,
     Returns:
         list[str]: The PNG files written.
     """
-    model, keys = build_model(cfg, checkpoint, device)
-    units = find_units(model, unit_names, keys)
+    # strict: a checkpoint without the units' weights is refused
+    model = init_model(cfg, checkpoint, device)
+    units = find_units(model, unit_names)
     loaded = load_input(cfg, input_path, model)
     projections, inputs = capture_projections(model, units, loaded['data'])
     frames = display_frames(model, inputs, loaded['rgb'])

@@ -7,7 +7,7 @@ from mmengine.analysis import get_model_complexity_info
 from mmengine.registry import init_default_scope
 
 from glore_mm.analysis import TensorForward
-from glore_mm.analysis.benchmark_models import (build_model,
+from glore_mm.analysis.benchmark_models import (build_benchmark_model,
                                                 count_inference_path)
 
 GLORE = (
@@ -18,7 +18,7 @@ GLORE = (
 def test_models_flops_are_mmengines():
     """FLOPs without the baddbmm handle: get_model_complexity_info's."""
     init_default_scope('mmseg')
-    model = build_model(str(GLORE), (32, 64), quick=True)
+    model = build_benchmark_model(str(GLORE), (32, 64), quick=True)
     counts = count_inference_path(model, (32, 64))
     with torch.no_grad():
         info = get_model_complexity_info(

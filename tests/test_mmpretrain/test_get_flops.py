@@ -11,7 +11,8 @@ import pytest
 from mmengine.config import Config
 from mmengine.registry import MODELS
 
-from glore_mm.analysis import analyse_config_model, remove_units
+from glore_mm.analysis import (analyse_config, config_without_units,
+                               remove_units)
 
 REPO = Path(__file__).parents[2]
 TOOL = REPO / 'tools/analysis_tools/get_flops.py'
@@ -58,9 +59,9 @@ def test_remove_units_drops_glore_plugins():
 
 
 def test_delta_is_the_units_cost(tiny_cfg):
-    plain_cfg, _ = remove_units(tiny_cfg.model)
-    full = analyse_config_model(tiny_cfg.model, (3, 32, 32))
-    plain = analyse_config_model(plain_cfg, (3, 32, 32))
+    plain_cfg, _ = config_without_units(tiny_cfg)
+    full = analyse_config(tiny_cfg, (3, 32, 32))
+    plain = analyse_config(plain_cfg, (3, 32, 32))
     model = MODELS.build(copy.deepcopy(tiny_cfg.model))
     units = [unit for _, unit in model.backbone.named_glore_units()]
     assert full['num_units'] == len(units) == 3
@@ -68,7 +69,8 @@ def test_delta_is_the_units_cost(tiny_cfg):
     assert full['params'] - plain['params'] == unit_params
     assert full['unit_params'] == unit_params
     assert plain['params'] == sum(
-        p.numel() for p in MODELS.build(copy.deepcopy(plain_cfg)).parameters())
+        p.numel()
+        for p in MODELS.build(copy.deepcopy(plain_cfg.model)).parameters())
     assert full['flops'] - plain['flops'] == full['unit_flops'] > 0
     # Every product of the units, by hand: layer3 of a 32x32 input is 2x2,
     # few positions, so each unit takes the paper's order: B (K·C·L), the
@@ -76,8 +78,8 @@ def test_delta_is_the_units_cost(tiny_cfg):
     # (K·K·S + S·S·K).
     c, length = 128, 2 * 2
     s, k = c // 2, c // 4
-    per_unit = (k * c * length + 2 * length * s * (c + k) + k * k * s +
-                s * s * k)
+    per_unit = (
+        k * c * length + 2 * length * s * (c + k) + k * k * s + s * s * k)
     assert full['unit_flops'] == len(units) * per_unit
 
 

@@ -168,7 +168,7 @@ def test_upstream_init_alone_would_switch_units_on(case):
     """Why the mixin's init_weights exists: ResNet's own init_cfg sets every
     BN weight to 1, the units' gates included."""
     model = build(case)
-    plain_cls = type(model).plain_backbone_class()
+    plain_cls = type(model).plain_class()
     plain_cls.init_weights(model)
     assert not gates_are_zero(model)
 
@@ -307,8 +307,7 @@ def test_registered_in_its_library(case):
     spec = CASES[case]
     cls = registry(spec['scope']).get(spec['type'])
     assert issubclass(cls, GloReInsertionMixin)
-    assert cls.plain_backbone_class() is registry(spec['scope']).get(
-        spec['plain'])
+    assert cls.plain_class() is registry(spec['scope']).get(spec['plain'])
 
 
 def test_frozen_stages_freeze_their_units():
@@ -359,21 +358,25 @@ def zero_based(blocks):
     return tuple(block - 1 for block in blocks)
 
 
-@pytest.mark.parametrize('depth, preset, expected', [
-    (50, 'paper',
-     dict(layer2=zero_based(AUTHORS_RES3),
-          layer3=zero_based(AUTHORS_RES4[50]))),
-    (50, 'res3x2-res4x3', dict(layer2=(0, 2), layer3=(0, 2, 4))),
-    (50, 'res4x3', dict(layer3=(0, 2, 4))),
-    (101, 'paper',
-     dict(layer2=zero_based(AUTHORS_RES3),
-          layer3=zero_based(AUTHORS_RES4[101]))),
-    (101, 'res4x3', dict(layer3=(5, 11, 17))),
-    # ours, not the authors': one unit after the last block of the stage
-    (18, 'res4x1', dict(layer3=(1, ))),
-    (34, 'res3x1', dict(layer2=(3, ))),
-    (101, 'res4x1', dict(layer3=(22, ))),
-])
+@pytest.mark.parametrize(
+    'depth, preset, expected',
+    [
+        (50, 'paper',
+         dict(
+             layer2=zero_based(AUTHORS_RES3),
+             layer3=zero_based(AUTHORS_RES4[50]))),
+        (50, 'res3x2-res4x3', dict(layer2=(0, 2), layer3=(0, 2, 4))),
+        (50, 'res4x3', dict(layer3=(0, 2, 4))),
+        (101, 'paper',
+         dict(
+             layer2=zero_based(AUTHORS_RES3),
+             layer3=zero_based(AUTHORS_RES4[101]))),
+        (101, 'res4x3', dict(layer3=(5, 11, 17))),
+        # ours, not the authors': one unit after the last block of the stage
+        (18, 'res4x1', dict(layer3=(1, ))),
+        (34, 'res3x1', dict(layer2=(3, ))),
+        (101, 'res4x1', dict(layer3=(22, ))),
+    ])
 def test_presets(depth, preset, expected):
     sizes = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 101: (3, 4, 23, 3)}
     layers = dict(

@@ -19,7 +19,7 @@ import glore_mm.mmaction  # noqa: F401
 import glore_mm.mmpretrain  # noqa: F401
 import glore_mm.mmseg  # noqa: F401
 from glore_mm import GloRe2d, GloRe3d
-from glore_mm.analysis import glore_units_of
+from glore_mm.models import glore_units_of
 
 
 @pytest.fixture
@@ -108,8 +108,10 @@ def test_pytorch_init_for_studies(unit_cls, xavier_writes):
 
 
 def test_conv_init_is_checked():
-    with pytest.raises(ValueError, match=r"GloRe2d: conv_init must be one "
-                       r"of \['xavier', 'pytorch'\], but got 'kaiming'"):
+    with pytest.raises(
+            ValueError,
+            match=r"GloRe2d: conv_init must be one "
+            r"of \['xavier', 'pytorch'\], but got 'kaiming'"):
         GloRe2d(16, conv_init='kaiming')
 
 
@@ -123,8 +125,9 @@ BACKBONES = {
     'mmseg': ('mmseg', 'GloReResNetV1c', 'ResNetV1c', SMALL_2D),
     'mmaction-i3d': ('mmaction', 'GloReResNet3d', 'ResNet3d',
                      dict(depth=50, base_channels=8, pretrained2d=False)),
-    'mmaction-c2d': ('mmaction', 'GloReC2D', 'C2D',
-                     dict(depth=18, torchvision_pretrain=False)),
+    'mmaction-c2d':
+    ('mmaction', 'GloReC2D', 'C2D', dict(depth=18,
+                                         torchvision_pretrain=False)),
 }
 UNITS = dict(layer2=[0], layer3=[-1])
 
@@ -152,11 +155,12 @@ def plain_checkpoint(tmp_path, scope, plain_type, args):
     return path, state
 
 
-@pytest.mark.parametrize('pretrained', [False, True],
-                         ids=['upstream-init', 'plain-checkpoint'])
+@pytest.mark.parametrize(
+    'pretrained', [False, True], ids=['upstream-init', 'plain-checkpoint'])
 @pytest.mark.parametrize('name', list(BACKBONES))
-def test_units_keep_the_authors_init_in_every_backbone(
-        name, pretrained, tmp_path, xavier_writes):
+def test_units_keep_the_authors_init_in_every_backbone(name, pretrained,
+                                                       tmp_path,
+                                                       xavier_writes):
     scope, glore_type, plain_type, args = BACKBONES[name]
     kwargs = dict(args, glore_units=UNITS)
     if pretrained:
@@ -217,8 +221,8 @@ def test_glore_head_unit_keeps_the_authors_init(tmp_path, xavier_writes):
                     segmentor('GloReHead'),
                     init_cfg=dict(type='Pretrained', checkpoint=str(path))),
                 segmentor(
-                    'GloReHead',
-                    init_cfg=dict(type='Kaiming', layer='Conv2d'))):
+                    'GloReHead', init_cfg=dict(type='Kaiming',
+                                               layer='Conv2d'))):
         model = MODELS.build(cfg)
         with torch.no_grad():
             for param in model.decode_head.glore.parameters():

@@ -19,9 +19,9 @@ import argparse
 from typing import List, Optional, Tuple
 
 from mmengine.config import Config, DictAction
-from mmengine.registry import init_default_scope
 
-from glore_mm.analysis import analyse_config_model, remove_units
+from glore_mm.analysis import analyse_config, config_without_units
+from glore_mm.apis import load_config
 
 # Input shape per default_scope when --shape is not given: (H, W) for
 # images, (T, H, W) for clips; mmseg takes the config's crop size when it
@@ -81,24 +81,20 @@ def _delta(new: float, old: float, unit: str) -> str:
 
 def main() -> None:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     scope = cfg.get('default_scope')
     if scope not in DEFAULT_SHAPES:
         raise ValueError(f'{args.config}: default_scope {scope!r} is not '
                          f'supported; supported: {sorted(DEFAULT_SHAPES)}')
-    init_default_scope(scope)
     shape = input_shape(cfg, scope, args.shape)
-    model_cfg = cfg.model
-    if scope == 'mmseg' and model_cfg.get('auxiliary_head'):
-        model_cfg.auxiliary_head = None
+    if scope == 'mmseg' and cfg.model.get('auxiliary_head'):
+        cfg.model.auxiliary_head = None
     # mmaction's recognizers take [N, views, C, T, H, W]
     full_shape = (1, 3, *shape) if scope == 'mmaction' else (3, *shape)
 
-    plain_cfg, notes = remove_units(model_cfg)
-    full = analyse_config_model(model_cfg, full_shape)
-    plain = analyse_config_model(plain_cfg, full_shape) if notes else None
+    plain_cfg, notes = config_without_units(cfg)
+    full = analyse_config(cfg, full_shape)
+    plain = analyse_config(plain_cfg, full_shape) if notes else None
 
     line = '=' * 64
     print(line)

@@ -34,13 +34,14 @@ from typing import List, Optional
 import torch
 from mmengine.config import Config, DictAction
 
+from glore_mm.analysis.report import machine_info
+from glore_mm.apis import init_model
 from glore_mm.deployment import (DEFAULT_EXPORTER, DEFAULT_OPSET, EXPORTERS,
-                                 benchmark_ort_torch, build_model,
-                                 default_size, evaluate_segmentation,
-                                 export_from_config, format_summary,
-                                 format_timings, input_channels, input_shape,
-                                 load_ort_model, machine_info, summarize_onnx,
-                                 wrap_for_export)
+                                 benchmark_ort_torch, default_size,
+                                 evaluate_segmentation, export_from_config,
+                                 format_summary, format_timings,
+                                 input_channels, input_shape, load_ort_model,
+                                 summarize_onnx, wrap_for_export)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -126,7 +127,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def _prepare(args: argparse.Namespace, cfg: Config, tmp_dir: str):
     """The PyTorch module, its spec and the ONNX file to run."""
     if args.onnx is not None:
-        module, spec = wrap_for_export(cfg, build_model(cfg, args.checkpoint))
+        module, spec = wrap_for_export(cfg, init_model(cfg, args.checkpoint))
         return module, spec, args.onnx
     path = osp.join(tmp_dir, 'model.onnx')
     exported = export_from_config(
@@ -151,7 +152,8 @@ def bench(args: argparse.Namespace, cfg: Config, module, spec,
                                   args.warmup)
     weights = args.checkpoint or 'random (no checkpoint)'
     print(f'input {list(shape)}, weights: {weights}')
-    print(', '.join(f'{k}: {v}' for k, v in machine_info(threads).items()))
+    info = machine_info('cpu', threads, ('onnxruntime', ))
+    print(', '.join(f'{k}: {v}' for k, v in info.items()))
     print(format_timings(timings))
     return 0
 

@@ -23,6 +23,37 @@ from .glore_products import (add_residual, fold_bn, is_batch_norm,
 
 #: Schemes ``conv_init`` accepts for the unit's convolutions.
 CONV_INITS = ('xavier', 'pytorch')
+#: The gate norm's eps: the authors' ``blocker`` is
+#: ``BatchNormNd(num_in, eps=1e-04)`` (facebookresearch/GloRe,
+#: ``network/global_reasoning_unit.py``, line 57).
+GATE_NORM_EPS = 1e-4
+# 2-D batch norms and their 3-D counterparts, for the gate of a 3-D unit
+# that follows a 2-D network's norm (mmaction's C2D).
+_NORMS_3D = {'BN': 'BN3d', 'BN2d': 'BN3d', 'BatchNorm2d': 'BN3d'}
+
+
+def gate_norm_cfg(spatial_dims: int, like: Optional[Dict] = None) -> Dict:
+    """The config of a unit's gate norm.
+
+    Args:
+        spatial_dims (int): The unit's spatial axes, 2 or 3.
+        like (dict, optional): The norm config of the network the unit goes
+            into (a backbone's or head's ``norm_cfg``: SyncBN, GN...), whose
+            type and settings the gate takes; a 2-D BN becomes ``BN3d`` for
+            a 3-D unit, ``requires_grad`` is dropped (a frozen gate would
+            keep the unit the identity forever). Defaults to None: BN
+            (``BN3d`` for 3-D units).
+
+    Returns:
+        dict: The norm config, with eps :data:`GATE_NORM_EPS`.
+    """
+    if like is None:
+        like = dict(type='BN')
+    cfg = {k: v for k, v in like.items() if k not in ('requires_grad', 'eps')}
+    if spatial_dims == 3:
+        cfg['type'] = _NORMS_3D.get(cfg['type'], cfg['type'])
+    cfg['eps'] = GATE_NORM_EPS
+    return cfg
 
 
 def _check_input(x: Tensor, in_channels: int, layout: str, unit: str) -> None:
@@ -64,7 +95,9 @@ def _warn_if_rank_deficient(x: Tensor, num_node: int, unit: str,
         f'{num_node} nodes: the projection onto the nodes has rank at most '
         f'{length}, so {num_node - length} nodes are redundant. Pass '
         f'num_node <= {length} (or node_ratio <= {ratio:.3g}) for inputs of '
-        f'this size', UserWarning, stacklevel=3)
+        f'this size',
+        UserWarning,
+        stacklevel=3)
 
 
 # Leaves in torch.fx graphs, registered here, where the unit calls them: the
@@ -184,7 +217,8 @@ class GloReNd(nn.Module):
         conv_cfg (dict, optional): Config of the 1x1 convolutions. Defaults
             to None, which means ``nn.Conv2d``/``nn.Conv3d``.
         norm_cfg (dict, optional): Config of the gate norm. Defaults to None,
-            which means BN with eps 1e-4 as in the authors' code.
+            which means BN with eps 1e-4 as in the authors' code
+            (:func:`gate_norm_cfg`).
         with_norm (bool): Whether the extension conv is followed by the gate
             norm. Defaults to True.
         zero_init (bool): Zero-initialise the gate so the unit starts as the
@@ -257,8 +291,7 @@ class GloReNd(nn.Module):
         self.conv_init = conv_init
         # torch's own conv class: mmcv's 'Conv3d' wrapper is not scriptable
         conv_cfg = conv_cfg or dict(type=self._default_conv)
-        norm_cfg = norm_cfg or dict(
-            type='BN' if self.spatial_dims == 2 else 'BN3d', eps=1e-4)
+        norm_cfg = norm_cfg or gate_norm_cfg(self.spatial_dims)
         _check_layer_type('conv_cfg', conv_cfg, unit)
         _check_layer_type('norm_cfg', norm_cfg, unit)
 

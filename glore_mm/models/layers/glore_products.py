@@ -23,11 +23,12 @@ extension conv ``W_e`` [C, S] and the reasoned nodes ``V'`` [S, K]:
 Each pair of products costs, in multiply-adds per image, L·S·(C + K) in the
 literal order and C·K·(L + S) in the reassociated one (for ``conv_state``:
 S x C x L, then S x L x K; or C x L x K, then S x C x K; for
-``conv_extend`` likewise). :func:`nodes_first` picks the cheaper. With the
-paper's S = C/2, K = C/4 the nodes win once L > C/3: all but the smallest
-inputs. Then three products run over the positions (B, x B^T, (W_e V') B),
-each of C x K x L, where the literal order has five with twice the
-multiply-adds.
+``conv_extend`` likewise): :func:`pair_macs`. :func:`nodes_first` picks the
+cheaper; :func:`nodes_first_threshold` says from how many positions on the
+reassociated order wins. With the paper's S = C/2, K = C/4 the nodes win
+once L > C/3: all but the smallest inputs. Then three products run over
+the positions (B, x B^T, (W_e V') B), each of C x K x L, where the literal
+order has five with twice the multiply-adds.
 
 The gate follows ``conv_extend``. A BN gate in eval mode is a per-channel
 affine map ``scale · y + shift`` (``scale = γ / sqrt(var + eps)``,
@@ -74,16 +75,39 @@ def is_batch_norm(norm: nn.Module) -> bool:
     return isinstance(norm, _BatchNorm) and type(norm).forward in bn_forwards
 
 
+def pair_macs(channels: int, num_state: int, num_node: int, length: int,
+              nodes_first_order: bool) -> int:
+    """Multiply-adds per image of a 1x1 conv beside a product with B.
+
+    The conv maps ``channels`` (C) to or from ``num_state`` (S) channels;
+    the projection B has ``num_node`` (K) rows and ``length`` (L)
+    positions. The literal order (conv on the positions, then B) costs
+    L·S·(C + K), the reassociated one (B first, then the conv on the nodes)
+    C·K·(L + S). The unit takes two such pairs: ``conv_state`` with the
+    pooling onto the nodes and ``conv_extend`` with the spreading back.
+
+    Args:
+        channels (int): Channels C of the unit's input.
+        num_state (int): Channels S of a node's state.
+        num_node (int): Number of nodes K.
+        length (int): Number of positions L.
+        nodes_first_order (bool): The reassociated order (True) or the
+            literal one (False).
+
+    Returns:
+        int: The multiply-adds.
+    """
+    if nodes_first_order:
+        return channels * num_node * (length + num_state)
+    return length * num_state * (channels + num_node)
+
+
 def nodes_first(channels: int, num_state: int, num_node: int,
                 length: int) -> bool:
     """Whether a 1x1 conv beside a product with B costs less on the nodes.
 
-    The conv maps ``channels`` (C) to or from ``num_state`` (S) channels;
-    the projection B has ``num_node`` (K) rows and ``length`` (L)
-    positions. Per image, the literal order (conv on the positions, then B)
-    costs L·S·(C + K) multiply-adds, the reassociated one (B first, then
-    the conv on the nodes) C·K·(L + S). With the default S = C/2, K = C/4
-    the nodes win once L > C/3.
+    Compares the two orders of :func:`pair_macs`. With the default S = C/2,
+    K = C/4 the nodes win once L > C/3.
 
     Args:
         channels (int): Channels C of the unit's input.
@@ -94,8 +118,32 @@ def nodes_first(channels: int, num_state: int, num_node: int,
     Returns:
         bool: True for the reassociated order, False for the literal one.
     """
-    return (channels * num_node * (length + num_state)
-            <= length * num_state * (channels + num_node))
+    return (pair_macs(channels, num_state, num_node, length, True)
+            <= pair_macs(channels, num_state, num_node, length, False))
+
+
+def nodes_first_threshold(channels: int, num_state: int,
+                          num_node: int) -> Optional[int]:
+    """The fewest positions at which :func:`nodes_first` holds.
+
+    C·K·(L + S) <= L·S·(C + K) is C·K·S <= L·(S·(C + K) - C·K): linear in
+    L, so it holds from ``ceil(C·K·S / d)`` positions on, with
+    ``d = S·(C + K) - C·K``, and for no L when ``d <= 0``.
+
+    Args:
+        channels (int): Channels C of the unit's input.
+        num_state (int): Channels S of a node's state.
+        num_node (int): Number of nodes K.
+
+    Returns:
+        int | None: The threshold (at least 1), or None if the literal
+        order is never the costlier.
+    """
+    slope = num_state * (channels + num_node) - channels * num_node
+    if slope <= 0:
+        return None
+    # ceil(C·K·S / slope) in integers
+    return max(1, -(-channels * num_node * num_state // slope))
 
 
 def mix_channels(weight: Tensor,
