@@ -25,12 +25,14 @@ from tool_runner import REPO, TOOLS, run_tool
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from glore_mm.deployment import (EXPORT_SPECS, RTOL, build_model, export_onnx,
-                                 export_spec, input_shape, load_ort_model,
-                                 named_glore_units, nodes_first_threshold,
-                                 summarize_onnx, verify_onnx, wrap_for_export)
+from glore_mm.apis import init_model
+from glore_mm.deployment import (EXPORT_SPECS, RTOL, export_onnx, export_spec,
+                                 input_shape, load_ort_model, summarize_onnx,
+                                 verify_onnx, wrap_for_export)
 from glore_mm.deployment.verify import product_order
-from glore_mm.models.layers.glore_products import nodes_first
+from glore_mm.models import glore_units_of
+from glore_mm.models.layers.glore_products import (nodes_first,
+                                                   nodes_first_threshold)
 
 CONFIGS = REPO / 'tests' / 'data' / 'configs'
 SEG_CONFIG = CONFIGS / 'tiny_glore_fcn_cityscapes.py'
@@ -64,7 +66,7 @@ def _open_gates(model: nn.Module,
     magnitude from unit to unit.
     """
     generator = torch.Generator().manual_seed(seed)
-    units = named_glore_units(model)
+    units = list(glore_units_of(model).items())
     assert units, 'the model has no GloRe units'
     for _, unit in units:
         norm = unit.norm
@@ -94,7 +96,7 @@ def _open_gates(model: nn.Module,
 def _closed_output(model: nn.Module, module: nn.Module,
                    x: torch.Tensor) -> torch.Tensor:
     """``module(x)`` with every gate of ``model`` zeroed, then restored."""
-    norms = [unit.norm for _, unit in named_glore_units(model)]
+    norms = [unit.norm for unit in glore_units_of(model).values()]
     saved = [(norm.weight.clone(), norm.bias.clone()) for norm in norms]
     try:
         with torch.no_grad():
@@ -123,9 +125,9 @@ def _closed_output(model: nn.Module, module: nn.Module,
     ids=['mmpretrain', 'mmaction', 'mmaction-c2d'])
 def test_export_matches_pytorch(tmp_path, config, size, num_units):
     cfg = Config.fromfile(config)
-    model = build_model(cfg)
+    model = init_model(cfg)
     module, spec = wrap_for_export(cfg, model)
-    assert len(named_glore_units(model)) == num_units
+    assert len(glore_units_of(model)) == num_units
     shape = input_shape(spec, 2, 3, size)
     _open_gates(model, module, shape)
     example = torch.randn(shape)
@@ -225,9 +227,9 @@ def seg_run(tmp_path_factory, tiny_cityscapes) -> SegRun:
         'default_hooks.checkpoint.interval': 4,
     })
     Runner.from_cfg(cfg).train()
-    model = build_model(cfg, str(base / 'train' / 'iter_4.pth'))
+    model = init_model(cfg, str(base / 'train' / 'iter_4.pth'))
     module, spec = wrap_for_export(cfg, model)
-    (_, unit), = named_glore_units(model)
+    (unit, ) = glore_units_of(model).values()
     assert unit.normalize, 'the GloRe head must divide by the positions'
     _open_gates(model, module, input_shape(spec, 2, 3, SEG_SIZE))
     checkpoint = base / 'open_gates.pth'
@@ -304,17 +306,17 @@ def test_onnx_infer_bench(infer_run, seg_run):
     assert re.search(r'ONNX Runtime / PyTorch \(medians\): [\d.]+', infer_run)
 
 
-def test_build_model_missing_checkpoint(tmp_path):
+def test_init_model_missing_checkpoint(tmp_path):
     missing = tmp_path / 'missing.pth'
     with pytest.raises(
             FileNotFoundError, match=f"checkpoint '{missing}' is not a file"):
-        build_model(Config.fromfile(SEG_CONFIG), str(missing))
+        init_model(Config.fromfile(SEG_CONFIG), str(missing))
 
 
 @pytest.fixture(scope='module')
 def head_unit() -> nn.Module:
     """The GloRe unit of the tiny FCN's head (16 channels, 4 nodes)."""
-    (_, unit), = named_glore_units(build_model(Config.fromfile(SEG_CONFIG)))
+    (unit, ) = glore_units_of(init_model(Config.fromfile(SEG_CONFIG))).values()
     return unit
 
 
