@@ -54,7 +54,7 @@ def test_macs_follow_the_order_the_unit_takes():
     small = bench.Case('t', 2, 1, c, (4, 4), ('infer', ))
     assert bench.count_macs('ours',
                             small) == bench.count_macs('literal', small)
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="block 'other' is not one of"):
         bench.count_macs('other', small)
 
 

@@ -135,15 +135,35 @@ def test_units_console_has_no_profiler_lines(units_run):
 
 @pytest.mark.skipif(
     torch.cuda.is_available(), reason='checks the error without a GPU')
-def test_cuda_requested_without_gpu_fails_clearly(tmp_path):
+@pytest.mark.parametrize('tool', [UNITS, MODELS])
+def test_cuda_requested_without_gpu_is_refused(tool, tmp_path):
     result = run_tool([
-        sys.executable, UNITS, '--quick', '--device', 'cuda', '--out-dir',
+        sys.executable, tool, '--quick', '--device', 'cuda', '--out-dir',
         tmp_path
     ],
                       cwd=REPO,
                       ok=False)
-    assert result.returncode != 0
+    assert result.returncode == 2
+    assert 'error: --device cuda was given' in result.stderr
     assert 'torch.cuda.is_available() is False' in result.stderr
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize('tool, args, message', [
+    (UNITS, ['--repeats', '0'], '--repeats must be at least 1, got 0'),
+    (UNITS, ['--sweep-channels', '2'], '--sweep-channels must be at least 4'),
+    (UNITS, ['--mem-limit-gb', '-1'], '--mem-limit-gb must be positive'),
+    (MODELS, ['--train-shape', '0', '8'],
+     '--train-shape takes a height and a width of at least 1, got [0, 8]'),
+])
+def test_bad_arguments_are_refused(tool, args, message, tmp_path):
+    result = run_tool(
+        [sys.executable, tool, '--quick', *args, '--out-dir', tmp_path],
+        cwd=REPO,
+        ok=False)
+    assert result.returncode == 2
+    assert f'error: {message}' in result.stderr
+    assert 'usage:' in result.stderr
     assert not any(tmp_path.iterdir())
 
 

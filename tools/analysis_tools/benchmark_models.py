@@ -23,16 +23,15 @@ Example:
 import argparse
 import json
 import os.path as osp
-import sys
 from functools import partial
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from mmengine.registry import init_default_scope
 
 from glore_mm.analysis.benchmark import benchmark_machine, setup_device
 from glore_mm.analysis.benchmark_models import benchmark_models, report
 from glore_mm.analysis.report import command_line
-from glore_mm.utils import atomic_write
+from glore_mm.utils import atomic_write, refuse_bad_input
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MODELS = {
@@ -47,7 +46,9 @@ MODELS = {
 }
 
 
-def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+def parse_args(
+    argv: Optional[List[str]] = None
+) -> Tuple[argparse.ArgumentParser, argparse.Namespace]:
     parser = argparse.ArgumentParser(
         description='FCN, GloRe and Non-local models side by side')
     parser.add_argument(
@@ -77,15 +78,27 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         action='store_true',
         help='tiny models and inputs: checks that the tool works')
     parser.add_argument('--out-dir', default='work_dirs/benchmark_models')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    for option, shape in (('--infer-shape', args.infer_shape),
+                          ('--train-shape', args.train_shape)):
+        if min(shape) < 1:
+            parser.error(f'{option} takes a height and a width of at least '
+                         f'1, got {shape}')
+    if args.train_batch < 1:
+        parser.error(
+            f'--train-batch must be at least 1, got {args.train_batch}')
+    if args.repeats < 1:
+        parser.error(f'--repeats must be at least 1, got {args.repeats}')
+    if args.threads is not None and args.threads < 1:
+        parser.error(f'--threads must be at least 1, got {args.threads}')
+    return parser, args
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    args = parse_args(argv)
-    try:
+    parser, args = parse_args(argv)
+    # a device this machine lacks is a bad --device
+    with refuse_bad_input(parser, (RuntimeError, )):
         setup_device(args.device, args.threads)
-    except RuntimeError as error:
-        sys.exit(str(error))
     if args.quick:
         args.infer_shape, args.train_shape = [32, 64], [32, 64]
         args.repeats = min(args.repeats, 2)

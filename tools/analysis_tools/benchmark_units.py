@@ -19,9 +19,8 @@ Example:
 """
 import argparse
 import os.path as osp
-import sys
 from functools import partial
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from glore_mm.analysis.benchmark import (DTYPES, GiB, MatmulReference,
                                          benchmark_machine, memory_budget,
@@ -30,10 +29,12 @@ from glore_mm.analysis.benchmark_units import (benchmark_cases, make_cases,
                                                plot_sweep, report, sweep_title,
                                                to_json)
 from glore_mm.analysis.report import command_line
-from glore_mm.utils import atomic_write
+from glore_mm.utils import atomic_write, refuse_bad_input
 
 
-def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+def parse_args(
+    argv: Optional[List[str]] = None
+) -> Tuple[argparse.ArgumentParser, argparse.Namespace]:
     parser = argparse.ArgumentParser(
         description='Time and memory of GloRe (ours), the literal GloRe '
         'unit and Non-local, side by side')
@@ -80,15 +81,27 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         type=int,
         default=128,
         help='channels of the sweep over the number of positions')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error(f'--repeats must be at least 1, got {args.repeats}')
+    if not args.time_budget > 0:
+        parser.error(f'--time-budget must be positive, got {args.time_budget}')
+    if args.sweep_channels < 4:
+        parser.error('--sweep-channels must be at least 4 (a unit has a '
+                     f'node per 4 channels), got {args.sweep_channels}')
+    if args.threads is not None and args.threads < 1:
+        parser.error(f'--threads must be at least 1, got {args.threads}')
+    if args.mem_limit_gb is not None and not args.mem_limit_gb > 0:
+        parser.error(
+            f'--mem-limit-gb must be positive, got {args.mem_limit_gb}')
+    return parser, args
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    args = parse_args(argv)
-    try:
+    parser, args = parse_args(argv)
+    # a device this machine lacks is a bad --device
+    with refuse_bad_input(parser, (RuntimeError, )):
         setup_device(args.device, args.threads)
-    except RuntimeError as error:
-        sys.exit(str(error))
     if args.quick:
         args.repeats = min(args.repeats, 2)
         args.time_budget = min(args.time_budget, 1.0)
