@@ -1,5 +1,6 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
-"""GloRe units inserted into mmpretrain's ResNet and mmseg's ResNetV1c."""
+"""GloRe units inserted into mmpretrain's ResNet, mmseg's ResNetV1c and
+mmdet's ResNet."""
 import copy
 import logging
 import re
@@ -9,6 +10,7 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
+import glore_mm.mmdet  # noqa: F401
 import glore_mm.mmpretrain  # noqa: F401
 import glore_mm.mmseg.backbones  # noqa: F401
 from glore_mm.models import GloRe2d
@@ -64,6 +66,14 @@ CASES = {
         args=dict(depth=50, **SMALL, **D8),
         units='res4x3',
         sites=authors_sites('layer3', AUTHORS_RES4[50])),
+    'mmdet-r50':
+    dict(
+        scope='mmdet',
+        type='GloReResNet',
+        plain='ResNet',
+        args=dict(depth=50, **SMALL),
+        units='res4x3',
+        sites=authors_sites('layer3', AUTHORS_RES4[50])),
 }
 SHAPE = (2, 3, 37, 45)
 
@@ -71,6 +81,8 @@ SHAPE = (2, 3, 37, 45)
 def registry(scope):
     if scope == 'mmpretrain':
         from mmpretrain.registry import MODELS
+    elif scope == 'mmdet':
+        from mmdet.registry import MODELS
     else:
         from mmseg.registry import MODELS
     return MODELS
@@ -319,7 +331,8 @@ def test_frozen_stages_freeze_their_units():
     assert model.layer4[1].glore.training
 
 
-@pytest.mark.parametrize('case', ['mmpretrain-r18', 'mmseg-v1c-r50-d8'])
+@pytest.mark.parametrize('case',
+                         ['mmpretrain-r18', 'mmseg-v1c-r50-d8', 'mmdet-r50'])
 def test_unit_norm_follows_backbone_norm_but_trains(case):
     model = build(case, norm_cfg=dict(type='SyncBN', requires_grad=False))
     for name, unit in model.named_glore_units():
@@ -462,7 +475,8 @@ MISCONFIGS = [
 
 @pytest.mark.parametrize(
     'overrides, error, parts', MISCONFIGS, ids=[str(m[0]) for m in MISCONFIGS])
-@pytest.mark.parametrize('case', ['mmpretrain-r50', 'mmseg-v1c-r50-d8'])
+@pytest.mark.parametrize('case',
+                         ['mmpretrain-r50', 'mmseg-v1c-r50-d8', 'mmdet-r50'])
 def test_misconfiguration_fails_at_build(case, overrides, error, parts):
     with pytest.raises(error) as info:
         build(case, **overrides)

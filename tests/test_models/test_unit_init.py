@@ -10,12 +10,17 @@ lines 169 and 182-186). Each check below records the values that
 unit to still hold them after the parent's ``init_weights``: nothing
 overwrote them later.
 """
+import logging
 import math
+import re
+from contextlib import contextmanager
+from typing import Iterator, List
 
 import pytest
 import torch
 
 import glore_mm.mmaction  # noqa: F401
+import glore_mm.mmdet  # noqa: F401
 import glore_mm.mmpretrain  # noqa: F401
 import glore_mm.mmseg  # noqa: F401
 from glore_mm import GloRe2d, GloRe3d
@@ -115,14 +120,15 @@ def test_conv_init_is_checked():
         GloRe2d(16, conv_init='kaiming')
 
 
-# Small backbones of every library. mmpretrain's and mmseg's ResNets set
-# Kaiming convs and BN weights of 1 in their init_cfg, mmaction's ResNet3d
-# sets every BN weight to 1 in its own loop: all of it would reach the units
-# if nothing kept it away.
+# Small backbones of every library. mmpretrain's, mmseg's and mmdet's ResNets
+# set Kaiming convs and BN weights of 1 in their init_cfg (mmdet's blocks then
+# zero their last BN), mmaction's ResNet3d sets every BN weight to 1 in its
+# own loop: all of it would reach the units if nothing kept it away.
 SMALL_2D = dict(depth=18, stem_channels=8, base_channels=8)
 BACKBONES = {
     'mmpretrain': ('mmpretrain', 'GloReResNet', 'ResNet', SMALL_2D),
     'mmseg': ('mmseg', 'GloReResNetV1c', 'ResNetV1c', SMALL_2D),
+    'mmdet': ('mmdet', 'GloReResNet', 'ResNet', SMALL_2D),
     'mmaction-i3d': ('mmaction', 'GloReResNet3d', 'ResNet3d',
                      dict(depth=50, base_channels=8, pretrained2d=False)),
     'mmaction-c2d':
@@ -235,13 +241,22 @@ def test_glore_head_unit_keeps_the_authors_init(tmp_path, xavier_writes):
                                fcn.decode_head.conv_seg.weight)
 
 
-def test_plugin_unit_keeps_the_authors_init(tmp_path, xavier_writes):
-    """GloRe2d as an mmcv plugin of mmseg's ResNet-50: the ResNet's
-    init_cfg reaches the unit first, the unit's own init_weights last."""
-    from mmseg.registry import MODELS
+# Plugin hosts: scope, ResNet type, the first conv (from the checkpoint).
+PLUGIN_HOSTS = {
+    'mmseg': ('mmseg', 'ResNetV1c', 'stem.0'),  # deep stem
+    'mmdet': ('mmdet', 'ResNet', 'conv1'),
+}
+
+
+@pytest.mark.parametrize('name', list(PLUGIN_HOSTS))
+def test_plugin_unit_keeps_the_authors_init(name, tmp_path, xavier_writes):
+    """GloRe2d as an mmcv plugin of a ResNet-50: the ResNet's init_cfg
+    reaches the unit first, the unit's own init_weights last."""
+    from mmengine.registry import MODELS
+    scope, resnet, first_conv = PLUGIN_HOSTS[name]
     args = dict(
-        type='ResNetV1c',
-        _scope_='mmseg',
+        type=resnet,
+        _scope_=scope,
         depth=50,
         stem_channels=8,
         base_channels=8,
@@ -257,7 +272,7 @@ def test_plugin_unit_keeps_the_authors_init(tmp_path, xavier_writes):
     assert len(units) == 3
     for where, unit in units.items():
         assert_authors_init(unit, xavier_writes, where)
-    # a plain ResNetV1c checkpoint: only the units' keys missing
+    # a plain ResNet checkpoint: only the units' keys missing
     plain = MODELS.build(dict(args, plugins=None))
     path = tmp_path / 'plain.pth'
     torch.save(dict(state_dict=plain.state_dict()), path)
@@ -266,16 +281,33 @@ def test_plugin_unit_keeps_the_authors_init(tmp_path, xavier_writes):
     model.init_weights()
     for where, unit in glore_units_of(model).items():
         assert_authors_init(unit, xavier_writes, where)
-    # ResNetV1c's deep stem: its first conv came from the checkpoint
-    assert torch.equal(model.stem[0].weight, plain.stem[0].weight)
+    assert torch.equal(
+        model.get_submodule(first_conv).weight,
+        plain.get_submodule(first_conv).weight)
 
 
-@pytest.mark.parametrize('name', ['mmpretrain', 'mmseg'])
+@contextmanager
+def mmengine_log() -> Iterator[List[str]]:
+    """The messages of MMEngine's current logger while the body runs."""
+    from mmengine.logging import MMLogger
+    messages: List[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: messages.append(record.getMessage())
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
+
+
+@pytest.mark.parametrize('name', ['mmpretrain', 'mmseg', 'mmdet'])
 def test_backbone_pretrained_with_unit_keys_leaves_the_units_alone(
         name, tmp_path, xavier_writes):
     """A backbone ``Pretrained`` init_cfg is for plain checkpoints: the
-    units' keys in it are not loaded (a trained GloRe model is loaded with
-    load_from or a Pretrained init_cfg of the whole model)."""
+    units' keys in it are not loaded, and the load reports them as
+    unexpected (a trained GloRe model is loaded with load_from or a
+    Pretrained init_cfg of the whole model)."""
     scope, glore_type, _, args = BACKBONES[name]
     trained = build(scope, glore_type, **args, glore_units=UNITS)
     torch.manual_seed(4)
@@ -290,7 +322,13 @@ def test_backbone_pretrained_with_unit_keys_leaves_the_units_alone(
         **args,
         glore_units=UNITS,
         init_cfg=dict(type='Pretrained', checkpoint=str(path)))
-    model.init_weights()
+    with mmengine_log() as messages:
+        model.init_weights()
+    (report, ) = [m for m in messages if 'unexpected key' in m]
+    reported = re.search(r'unexpected key in source state_dict: (.*)',
+                         report).group(1).split(', ')
+    assert sorted(reported) == sorted(k for k in trained.state_dict()
+                                      if '.glore.' in k)
     state, loaded = trained.state_dict(), model.state_dict()
     for key in loaded:
         if '.glore.' in key:
