@@ -69,5 +69,6 @@ fi
 if [ "$with_tests" = 1 ]; then
     pip_install -r requirements/tests.txt
 fi
-"$PY" -c 'import glore_mm, mmseg.models, mmaction.models, mmpretrain.models'
+"$PY" -c 'import glore_mm, mmseg.models, mmaction.models, mmpretrain.models
+import mmdet.models'
 echo "[setup_env] ready: $PY"
