@@ -345,8 +345,14 @@ class GloReInsertionMixin:
                 f'{dims}-D unit, but the residual blocks of {name} output '
                 f'{maps} maps; allowed: {allowed_types}')
         params = inspect.signature(unit_cls).parameters.values()
-        if all(p.kind != p.VAR_KEYWORD for p in params):
-            accepted = [p.name for p in params if p.name != 'in_channels']
+        # GloRe units refuse unknown keys themselves; check them here, before
+        # the backbone is built
+        if issubclass(unit_cls, GloReNd) or all(p.kind != p.VAR_KEYWORD
+                                                for p in params):
+            accepted = [
+                p.name for p in params
+                if p.name != 'in_channels' and p.kind != p.VAR_KEYWORD
+            ]
             unknown = sorted(set(cfg) - set(accepted))
             if unknown:
                 raise TypeError(

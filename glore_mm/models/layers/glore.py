@@ -4,9 +4,10 @@
 Chen et al., "Graph-Based Global Reasoning Networks", CVPR 2019,
 https://arxiv.org/abs/1811.12814.
 """
+import inspect
 import math
 import warnings
-from typing import Dict, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import torch
 import torch.fx
@@ -128,26 +129,37 @@ def _check_layer_type(name: str, cfg: Dict, unit: str) -> None:
 
 
 def _resolve_size(name: str, value: Optional[int], ratio_name: str,
-                  ratio: float, in_channels: int) -> int:
+                  ratio: float, in_channels: int, unit: str) -> int:
     """Size given directly, or as ``ratio`` of ``in_channels``."""
     if value is not None:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(
-                f'{name} must be a positive int or None, but got {value!r}')
+            raise TypeError(f'{unit}: {name} must be a positive int or None, '
+                            f'but got {value!r}')
         if value <= 0:
-            raise ValueError(f'{name} must be positive, but got {value}')
+            raise ValueError(
+                f'{unit}: {name} must be positive, but got {value}')
         return value
     if isinstance(ratio, bool) or not isinstance(ratio, (int, float)):
-        raise TypeError(f'{ratio_name} must be a number in (0, 1], '
+        raise TypeError(f'{unit}: {ratio_name} must be a number in (0, 1], '
                         f'but got {ratio!r}')
     if not 0 < ratio <= 1:
-        raise ValueError(f'{ratio_name} must be in (0, 1], but got {ratio}')
+        raise ValueError(
+            f'{unit}: {ratio_name} must be in (0, 1], but got {ratio}')
     size = int(in_channels * ratio)
     if size < 1:
         raise ValueError(
-            f'{ratio_name}={ratio} of in_channels={in_channels} leaves no '
-            f'{name.replace("num_", "")}s; pass {name} or a larger ratio')
+            f'{unit}: {ratio_name}={ratio} of in_channels={in_channels} '
+            f'leaves no {name.replace("num_", "")}s; pass {name} or a larger '
+            'ratio')
     return size
+
+
+def unit_arguments() -> List[str]:
+    """The arguments a GloRe unit takes (:class:`GloReNd`'s)."""
+    params = inspect.signature(GloReNd.__init__).parameters.values()
+    return [
+        p.name for p in params if p.name != 'self' and p.kind != p.VAR_KEYWORD
+    ]
 
 
 class GraphConv(nn.Module):
@@ -230,6 +242,8 @@ class GloReNd(nn.Module):
             layer's own ``reset_parameters`` (Kaiming-uniform with
             ``a=sqrt(5)``, uniform biases), for studies. Defaults to
             ``'xavier'``.
+        **unknown: Refused with the unit's name and the allowed arguments
+            (a typo in a config).
     """
 
     _abbr_ = 'glore'
@@ -254,9 +268,16 @@ class GloReNd(nn.Module):
                  norm_cfg: Optional[Dict] = None,
                  with_norm: bool = True,
                  zero_init: bool = True,
-                 conv_init: str = 'xavier') -> None:
+                 conv_init: str = 'xavier',
+                 **unknown: Any) -> None:
         super().__init__()
         unit = self.unit_name = type(self).__name__
+        if unknown:
+            # a typo in a config reaches here through MODELS.build or mmcv's
+            # build_plugin_layer: name the unit and what it takes
+            raise TypeError(
+                f'{unit} got unknown argument(s) {sorted(unknown)}; allowed: '
+                f'{unit_arguments()}')
         if isinstance(in_channels, bool) or not isinstance(in_channels, int):
             raise TypeError(
                 f'{unit}: in_channels must be a positive int, but got '
@@ -282,9 +303,9 @@ class GloReNd(nn.Module):
         # instance copy: TorchScript does not see class attributes
         self.layout = type(self).layout
         self.num_state = _resolve_size('num_state', num_state, 'state_ratio',
-                                       state_ratio, in_channels)
+                                       state_ratio, in_channels, unit)
         self.num_node = _resolve_size('num_node', num_node, 'node_ratio',
-                                      node_ratio, in_channels)
+                                      node_ratio, in_channels, unit)
         self.normalize = normalize
         self.with_norm = with_norm
         self.zero_init = zero_init

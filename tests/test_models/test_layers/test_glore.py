@@ -275,7 +275,11 @@ def test_mmseg_resnet_plugin(position):
      r"norm_cfg type 'NoSuchNorm' is not a layer registered"),
     (dict(in_channels=8, conv_cfg=dict(type='NoSuchConv')), KeyError,
      r"conv_cfg type 'NoSuchConv' is not a layer"),
-    (dict(in_channels=8, num_nodes=4), TypeError, "num_nodes"),
+    (dict(in_channels=8, num_nodes=4), TypeError,
+     r"GloRe2d got unknown argument\(s\) \['num_nodes'\]; allowed: "
+     r"\['in_channels', 'num_state', 'num_node', "),
+    (dict(in_channels=8, num_node=0), ValueError,
+     'GloRe2d: num_node must be positive, but got 0'),
 ])
 def test_bad_arguments(kwargs, exc, message):
     with pytest.raises(exc, match=message):
@@ -377,3 +381,12 @@ def test_closed_gate_is_exact_identity_under_autocast(dims, dtype, train):
         out = unit(x)
     assert out.dtype == x.dtype
     assert torch.equal(out, x)
+
+
+def test_plugin_typo_names_the_unit():
+    """mmcv's plugin builder calls the class directly: the error still names
+    the unit and what it takes."""
+    from mmcv.cnn import build_plugin_layer
+    with pytest.raises(TypeError, match=r"GloRe3d got unknown argument\(s\) "
+                       r"\['nodes'\]; allowed: \['in_channels'"):
+        build_plugin_layer(dict(type='GloRe3d', nodes=4), in_channels=16)
