@@ -12,11 +12,14 @@ reads (the classes themselves live beside their library, e.g.
 - :mod:`.fashion_mnist`: Fashion-MNIST's IDX files for mmpretrain.
 - :mod:`.fashion_mnist_pairs`: canvases of two Fashion-MNIST items far
   apart, labelled by whether they are of the same class.
+- :mod:`.fashion_mnist_detection`: canvases of Fashion-MNIST items at
+  random places and scales, with COCO boxes and masks for mmdet.
 - :mod:`.tiny_kinetics`: a tiny Kinetics-400 tree of real clips.
 """
 from .brain_mri import build_brain_mri
 from .cityscapes import convert_cityscapes, label_ids_to_train_ids
 from .fashion_mnist import convert as convert_fashion_mnist
+from .fashion_mnist_detection import make_fashion_mnist_detection
 from .fashion_mnist_pairs import make_fashion_mnist_pairs
 from .tiny_cityscapes import make_tiny_cityscapes
 from .tiny_kinetics import make_tiny_kinetics
@@ -26,6 +29,7 @@ from .utils import (check_empty_or_overwrite, default_cache_dir, fetch_wheel,
 __all__ = [
     'build_brain_mri', 'check_empty_or_overwrite', 'convert_cityscapes',
     'convert_fashion_mnist', 'default_cache_dir', 'fetch_wheel',
-    'label_ids_to_train_ids', 'make_fashion_mnist_pairs',
-    'make_tiny_cityscapes', 'make_tiny_kinetics', 'publish_dir', 'staged_dir'
+    'label_ids_to_train_ids', 'make_fashion_mnist_detection',
+    'make_fashion_mnist_pairs', 'make_tiny_cityscapes', 'make_tiny_kinetics',
+    'publish_dir', 'staged_dir'
 ]

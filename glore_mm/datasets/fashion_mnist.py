@@ -154,6 +154,34 @@ def read_gzip(path: str) -> bytes:
         raise ValueError(f'{path}: not a complete gzip file ({error})')
 
 
+def read_split(src_dir: str, split: str,
+               checksum: bool) -> Tuple[np.ndarray, np.ndarray]:
+    """The images and labels of one split of a source folder.
+
+    Args:
+        src_dir (str): Folder with the gzipped files of :data:`FILES`.
+        split (str): ``'train'`` or ``'t10k'`` (a key of :data:`SPLITS`).
+        checksum (bool): Also require the Debian release's shapes and
+            SHA-256 (see :func:`check_idx`).
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: uint8 images (N, 28, 28) and labels
+        (N, ).
+
+    Raises:
+        ValueError: If a file is broken, or the two files hold different
+            numbers of items.
+    """
+    images_name, labels_name = SPLITS[split]
+    images, labels = (
+        check_idx(name, read_gzip(osp.join(src_dir, f'{name}.gz')), checksum)
+        for name in (images_name, labels_name))
+    if len(images) != len(labels):
+        raise ValueError(f'{images_name} holds {len(images)} images but '
+                         f'{labels_name} {len(labels)} labels')
+    return images, labels
+
+
 def convert(src_dir: str,
             out_dir: str,
             overwrite: bool = False,
