@@ -5,7 +5,8 @@ model.
 An mmseg config writes the image with the predicted classes drawn over it
 (PNG) and the predicted label map (``<overlay name>_label.png``, one class
 index per pixel); an mmpretrain config prints the best classes and their
-scores.
+scores. The arguments come in the order of mmseg's ``demo/image_demo.py``:
+image, config, checkpoint.
 
 Examples:
     python demo/image_demo.py IMG SEG_CONFIG CHECKPOINT --out-file seg.png
@@ -13,11 +14,15 @@ Examples:
     python demo/image_demo.py IMG CLS_CONFIG CHECKPOINT --topk 3
 """
 import argparse
+from typing import List, Optional, Tuple
 
-from glore_mm.apis import format_result, infer_images
+from glore_mm.apis import format_result, prepare_images, run_images
+from glore_mm.utils import refuse_bad_input
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(
+    argv: Optional[List[str]] = None
+) -> Tuple[argparse.ArgumentParser, argparse.Namespace]:
     parser = argparse.ArgumentParser(
         description='Segment or classify images with a trained model')
     parser.add_argument('img', help='image file, or a folder of images')
@@ -41,21 +46,24 @@ def parse_args() -> argparse.Namespace:
         help='also write the class names on the overlay')
     parser.add_argument(
         '--topk', type=int, default=5, help='classes to print per image')
-    return parser.parse_args()
+    return parser, parser.parse_args(argv)
 
 
-def main() -> None:
-    args = parse_args()
-    results = infer_images(
-        args.img,
-        args.config,
-        args.checkpoint,
-        out_file=args.out_file,
-        device=args.device,
-        opacity=args.opacity,
-        with_labels=args.with_labels,
-        topk=args.topk)
-    for result in results:
+def main(argv: Optional[List[str]] = None) -> None:
+    parser, args = parse_args(argv)
+    # everything given is checked, and the model built, before any image
+    # is run
+    with refuse_bad_input(parser):
+        job = prepare_images(
+            args.img,
+            args.config,
+            args.checkpoint,
+            out_file=args.out_file,
+            device=args.device,
+            opacity=args.opacity,
+            with_labels=args.with_labels,
+            topk=args.topk)
+    for result in run_images(job):
         print(format_result(result))
 
 

@@ -3,23 +3,36 @@
 trained mmaction model: prints the best classes and their scores, and can
 write the video with its best class drawn on it.
 
+The arguments come in the order of mmaction's ``demo/demo.py``: config,
+checkpoint, video and, optionally here, the label file (one class name
+per line; without it classes are shown by index).
+
 Examples:
-    python demo/video_demo.py VIDEO CONFIG CHECKPOINT
-    python demo/video_demo.py VIDEO CONFIG CHECKPOINT --out-file out.mp4 \
-        --label-file label_map_k400.txt
-    python demo/video_demo.py VIDEO_DIR CONFIG CHECKPOINT --out-file out/
+    python demo/video_demo.py CONFIG CHECKPOINT VIDEO
+    python demo/video_demo.py CONFIG CHECKPOINT VIDEO label_map_k400.txt \
+        --out-file out.mp4
+    python demo/video_demo.py CONFIG CHECKPOINT VIDEO_DIR --out-file out/
 """
 import argparse
+from typing import List, Optional, Tuple
 
-from glore_mm.apis import format_result, infer_videos
+from glore_mm.apis import format_result, prepare_videos, run_videos
+from glore_mm.utils import refuse_bad_input
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(
+    argv: Optional[List[str]] = None
+) -> Tuple[argparse.ArgumentParser, argparse.Namespace]:
     parser = argparse.ArgumentParser(
         description='Recognise actions in videos with a trained model')
-    parser.add_argument('video', help='video file, or a folder of videos')
     parser.add_argument('config', help='mmaction config file')
     parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('video', help='video file, or a folder of videos')
+    parser.add_argument(
+        'label',
+        nargs='?',
+        help='text file with one class name per line, in class order '
+        '(default: classes are shown by index)')
     parser.add_argument(
         '--out-file',
         help='also write the video with its best class drawn on it: a .mp4 '
@@ -28,23 +41,23 @@ def parse_args() -> argparse.Namespace:
         '--device', help='device, e.g. cpu or cuda:0 (default: automatic)')
     parser.add_argument(
         '--topk', type=int, default=5, help='classes to print per video')
-    parser.add_argument(
-        '--label-file',
-        help='text file with one class name per line, in class order')
-    return parser.parse_args()
+    return parser, parser.parse_args(argv)
 
 
-def main() -> None:
-    args = parse_args()
-    results = infer_videos(
-        args.video,
-        args.config,
-        args.checkpoint,
-        out_file=args.out_file,
-        device=args.device,
-        topk=args.topk,
-        label_file=args.label_file)
-    for result in results:
+def main(argv: Optional[List[str]] = None) -> None:
+    parser, args = parse_args(argv)
+    # everything given is checked, and the model built, before any video
+    # is run
+    with refuse_bad_input(parser):
+        job = prepare_videos(
+            args.video,
+            args.config,
+            args.checkpoint,
+            out_file=args.out_file,
+            device=args.device,
+            topk=args.topk,
+            label_file=args.label)
+    for result in run_videos(job):
         print(format_result(result))
 
 

@@ -117,6 +117,36 @@ def test_segmentation_bad_arguments(val_images, seg_trained, kwargs, message):
     assert message in str(error.value)
 
 
+def _refused(cwd: Path, *args) -> str:
+    """Run the demo on bad ``args``: exit 2, usage and ``error:`` on
+    stderr, nothing on stdout; return stderr."""
+    result = run_tool([sys.executable, IMAGE_DEMO, *args],
+                      cwd,
+                      tool_env(OMP_NUM_THREADS='1'),
+                      ok=False)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith('usage: image_demo.py')
+    assert result.stdout == ''
+    return result.stderr
+
+
+def test_zero_opacity_is_refused_before_the_model_loads(val_images, tmp_path):
+    """Refused before the checkpoint is read: this one does not exist."""
+    stderr = _refused(tmp_path, val_images[0], SEG_CONFIG,
+                      tmp_path / 'missing.pth', '--opacity', 0)
+    assert 'error: opacity must be in (0, 1], but got 0.0' in stderr
+    assert 'missing.pth' not in stderr
+
+
+def test_folder_to_a_png_name_is_refused(val_images, seg_trained, tmp_path):
+    folder = val_images[0].parent
+    stderr = _refused(tmp_path, folder, SEG_CONFIG, seg_trained.checkpoint,
+                      '--out-file', 'x.png')
+    assert (f"error: out_file 'x.png' is a file name, but the input "
+            f"'{folder}' is a folder: give a folder") in stderr
+    assert not any(tmp_path.iterdir())
+
+
 def test_video_config_is_refused_with_a_clear_error(val_images):
     config = (
         REPO / 'tests' / 'data' / 'configs' / 'tiny_mmaction' /

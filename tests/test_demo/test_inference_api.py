@@ -8,9 +8,9 @@ import pytest
 from mmengine.config import Config
 from tool_runner import REPO
 
-from glore_mm.apis import config_library, list_inputs, segmentation_outputs
-from glore_mm.apis.inference import (infer_images, infer_videos, top_k,
-                                     video_outputs)
+from glore_mm.apis import (config_library, infer_images, infer_videos,
+                           list_inputs, segmentation_outputs, top_k,
+                           video_outputs)
 from glore_mm.utils.fileio import atomic_output
 
 
@@ -70,6 +70,26 @@ def test_outputs_of_a_folder(tmp_path):
     with pytest.raises(ValueError) as error:
         video_outputs(str(tmp_path), images, str(tmp_path / 'a.png'))
     assert 'is a file, but the input' in str(error.value)
+
+
+@pytest.mark.parametrize('plan, out', [
+    (segmentation_outputs, 'seg.png'),
+    (video_outputs, 'drawn.mp4'),
+])
+def test_a_folder_is_not_written_to_a_file_name(tmp_path, plan, out):
+    """A folder's outputs go to a folder: a name with a file's suffix is
+    refused (a folder of that name would be made), unless it is a folder
+    already."""
+    (tmp_path / 'a.png').write_text('')
+    inputs = [str(tmp_path / 'a.png')]
+    with pytest.raises(ValueError) as error:
+        plan(str(tmp_path), inputs, str(tmp_path / 'out' / out))
+    assert f"{out}' is a file name, but the input" in str(error.value)
+    assert 'give a folder' in str(error.value)
+    assert not (tmp_path / 'out').exists()
+    folder = tmp_path / 'out' / out
+    folder.mkdir(parents=True)
+    assert plan(str(tmp_path), inputs, str(folder))
 
 
 def test_list_inputs_errors(tmp_path):

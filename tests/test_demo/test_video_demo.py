@@ -77,9 +77,10 @@ def test_video_folder_prints_the_model_scores(base, data_root, checkpoint,
     videos = sorted((data_root / 'videos_val').glob('*.mp4'))
     assert len(videos) == NUM_CLASSES
     out_dir = base / 'drawn'
+    # mmaction's demo order: config, checkpoint, video, label file
     result = _run([
-        sys.executable, VIDEO_DEMO, data_root / 'videos_val', CONFIG,
-        checkpoint, '--label-file', label_file, '--out-file', out_dir
+        sys.executable, VIDEO_DEMO, CONFIG, checkpoint,
+        data_root / 'videos_val', label_file, '--out-file', out_dir
     ],
                   cwd=base)
     printed = parse_top_k(result.stdout)
@@ -132,3 +133,48 @@ def test_bad_arguments(data_root, checkpoint, kwargs, error, message):
     with pytest.raises(error) as raised:
         infer_videos(str(video), str(CONFIG), str(checkpoint), **kwargs)
     assert message in str(raised.value)
+
+
+def test_label_file_of_another_model_is_refused(base, data_root, checkpoint):
+    video = sorted((data_root / 'videos_val').glob('*.mp4'))[0]
+    labels = base / 'two_labels.txt'
+    labels.write_text('a\nb\n')
+    with pytest.raises(ValueError) as raised:
+        infer_videos(
+            str(video), str(CONFIG), str(checkpoint), label_file=str(labels))
+    assert (f"label file '{labels}' names 2 classes, but the model has "
+            f'{NUM_CLASSES}') in str(raised.value)
+
+
+def _refused(cwd: Path, *args) -> str:
+    """Run the demo on bad ``args``: exit 2, usage and ``error:`` on
+    stderr, nothing on stdout; return stderr."""
+    result = run_tool([sys.executable, VIDEO_DEMO, *args],
+                      cwd,
+                      tool_env(OMP_NUM_THREADS='1'),
+                      ok=False)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith('usage: video_demo.py')
+    assert result.stdout == ''
+    return result.stderr
+
+
+def test_wrong_order_is_refused(base, data_root, checkpoint):
+    """The video where the config goes, as in image_demo's order."""
+    video = sorted((data_root / 'videos_val').glob('*.mp4'))[0]
+    stderr = _refused(base, video, CONFIG, checkpoint)
+    assert (f"error: config '{video}' is not a config file: allowed "
+            "suffixes are ['.json', '.py', '.yaml', '.yml']") in stderr
+
+
+def test_bad_input_is_refused_before_any_video_runs(base, data_root,
+                                                    checkpoint):
+    folder = data_root / 'videos_val'
+    stderr = _refused(base, CONFIG, checkpoint, folder, '--out-file',
+                      base / 'drawn.mp4')
+    assert (f"error: out_file '{base / 'drawn.mp4'}' is a file name, but the "
+            f"input '{folder}' is a folder") in stderr
+    assert not (base / 'drawn.mp4').exists()
+    stderr = _refused(base, CONFIG, checkpoint, folder, base / 'missing.txt')
+    assert f"error: label file '{base / 'missing.txt'}' is not a file" in (
+        stderr)
