@@ -1,5 +1,6 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
-"""The benchmark tools run end to end (quick mode) and report honestly.
+"""The benchmark tools run end to end (quick mode) and report honestly;
+they and get_flops.py refuse bad input as argparse does.
 
 Each tool runs once as a process, as a user runs it; the machinery behind
 them is tested in ``tests/test_analysis``. No timing is asserted: the
@@ -17,6 +18,8 @@ from glore_mm.analysis.benchmark_units import RATIO_COLUMNS, RESULT_COLUMNS
 
 UNITS = TOOLS / 'analysis_tools' / 'benchmark_units.py'
 MODELS = TOOLS / 'analysis_tools' / 'benchmark_models.py'
+FLOPS = TOOLS / 'analysis_tools' / 'get_flops.py'
+CLS_CONFIG = REPO / 'configs/mmpretrain/resnet50-glore-res4x3_8xb32_in1k.py'
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 # Quick sizes: Non-local's training call on the largest sweep size
 # (1 x 16 x 32 x 32, 1024 positions) is estimated at 13 MB, every other call
@@ -165,6 +168,18 @@ def test_bad_arguments_are_refused(tool, args, message, tmp_path):
     assert f'error: {message}' in result.stderr
     assert 'usage:' in result.stderr
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize('args, message', [
+    ([CLS_CONFIG, '--shape', '1', '2', '3'
+      ], '--shape takes H W or one size for mmpretrain, got [1, 2, 3]'),
+    (['missing.py'], "config 'missing.py' is not a file"),
+])
+def test_get_flops_refuses_bad_input(args, message):
+    result = run_tool([sys.executable, FLOPS, *args], cwd=REPO, ok=False)
+    assert result.returncode == 2
+    assert result.stderr.startswith('usage: get_flops.py')
+    assert f'get_flops.py: error: {message}' in result.stderr
 
 
 def test_models_quick(models_run):

@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 from fashion_mnist_files import fashion_arrays as make_fashion_arrays
 from fashion_mnist_files import idx_bytes, write_fashion_src
+from tool_runner import run_tool
 
 from glore_mm.datasets import (brain_mri, cityscapes, default_cache_dir,
                                fashion_mnist, fashion_mnist_pairs,
@@ -51,6 +52,19 @@ def _run_tool(script, *args):
         cwd=REPO_ROOT)
     assert result.returncode == 0, result.stderr
     return result.stdout
+
+
+def _refused(script, *args, cwd=REPO_ROOT):
+    """Run a converter on bad input: it must refuse it as argparse does
+    (usage, ``error: <message>``, exit status 2, no traceback); return its
+    stderr."""
+    result = run_tool(
+        [sys.executable, osp.join(TOOLS_DIR, script), *args], cwd, ok=False)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f'usage: {script}'), result.stderr
+    assert f'{script}: error: ' in result.stderr
+    assert 'Traceback' not in result.stderr
+    return result.stderr
 
 
 def _expected_train_ids(label_ids):
@@ -214,12 +228,8 @@ def test_convert_cityscapes_errors(tmp_path):
     with pytest.raises(ValueError, match='ulm_000000_000019.*single-channel'):
         cityscapes.convert_cityscapes(str(root))
     assert path == 'ulm/ulm_000000_000019'
-    result = subprocess.run(
-        [sys.executable,
-         osp.join(TOOLS_DIR, 'cityscapes.py'), missing],
-        capture_output=True,
-        text=True)
-    assert result.returncode != 0 and 'nowhere' in result.stderr
+    stderr = _refused('cityscapes.py', missing)
+    assert f'error: cityscapes_path {missing!r} is not a directory' in stderr
 
 
 # --------------------------------------------------------------------------
@@ -451,6 +461,28 @@ def test_brain_mri_images_and_labels(brain_set):
     assert mean[2] > mean[1] + 20 > mean[0] + 40
 
 
+@pytest.mark.parametrize('script, args, message', [
+    ('make_tiny_cityscapes.py', ['--num-train', 0
+                                 ], 'num_train must be an int >= 1, got 0'),
+    ('brain_mri.py', ['--val-every', 1
+                      ], 'val_every must be an int >= 2, got 1'),
+    ('make_tiny_kinetics.py', ['--num-frames', 0],
+     'num_frames must be an int in [1, 120], got 0'),
+])
+def test_generators_refuse_bad_settings(tmp_path, script, args, message):
+    """Refused before anything is fetched or written."""
+    stderr = _refused(script, tmp_path / 'out', *args)
+    assert f'error: {message}' in stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_generators_refuse_a_full_out_dir(tmp_path):
+    (tmp_path / 'keep.txt').write_text('mine')
+    stderr = _refused('make_tiny_cityscapes.py', tmp_path)
+    assert f"error: out_dir '{tmp_path}' is not empty" in stderr
+    assert os.listdir(tmp_path) == ['keep.txt']
+
+
 def test_brain_mri_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match='no_such.whl'):
         brain_mri.build_brain_mri(
@@ -577,15 +609,7 @@ def test_fashion_mnist_refuses_bad_idx_files(tmp_path, fashion_arrays, name,
     with pytest.raises(ValueError, match=message):
         fashion_mnist.convert(str(src), str(out))
     assert os.listdir(tmp_path) == ['src']  # no output, no temporary folder
-    result = subprocess.run([
-        sys.executable,
-        osp.join(TOOLS_DIR, 'fashion_mnist.py'),
-        str(out), '--src',
-        str(src)
-    ],
-                            capture_output=True,
-                            text=True)
-    assert result.returncode != 0 and re.search(message, result.stderr)
+    assert re.search(message, _refused('fashion_mnist.py', out, '--src', src))
 
 
 def test_fashion_mnist_refuses_a_file_that_is_not_gzip(tmp_path,
@@ -768,18 +792,8 @@ def test_fashion_mnist_pairs_refuses_bad_arguments(pairs_src, tmp_path, args,
                                                    message):
     src, _ = pairs_src
     out = tmp_path / 'out'
-    result = subprocess.run([
-        sys.executable,
-        osp.join(TOOLS_DIR, 'fashion_mnist_pairs.py'),
-        str(out), '--src',
-        str(src), *map(str, args)
-    ],
-                            capture_output=True,
-                            text=True,
-                            cwd=REPO_ROOT)
-    assert result.returncode != 0
-    assert re.search(message, result.stderr), result.stderr
-    assert 'Traceback' not in result.stderr
+    stderr = _refused('fashion_mnist_pairs.py', out, '--src', src, *args)
+    assert re.search(message, stderr), stderr
     assert not out.exists()
 
 
@@ -804,18 +818,9 @@ def test_fashion_mnist_pairs_refuses_bad_sources(pairs_src, pairs_set,
     ]
     for source, target, message in cases:
         before = _file_bytes(target) if target.exists() else None
-        result = subprocess.run([
-            sys.executable,
-            osp.join(TOOLS_DIR, 'fashion_mnist_pairs.py'),
-            str(target), '--src',
-            str(source), *map(str, PAIR_ARGS)
-        ],
-                                capture_output=True,
-                                text=True,
-                                cwd=REPO_ROOT)
-        assert result.returncode != 0
-        assert re.search(message, result.stderr), result.stderr
-        assert 'Traceback' not in result.stderr
+        stderr = _refused('fashion_mnist_pairs.py', target, '--src', source,
+                          *PAIR_ARGS)
+        assert re.search(message, stderr), stderr
         if before is None:
             assert not target.exists()
         else:

@@ -99,11 +99,15 @@ def _run(config, checkpoint, image, out, *options) -> list:
     return files
 
 
-def _fails(error: str, pattern: str, *args) -> None:
-    """Run the tool on ``args``; it must fail with ``error: <pattern>``."""
+def _fails(pattern: str, *args) -> None:
+    """Run the tool on ``args``; it must refuse them as argparse does: usage,
+    ``vis_projection.py: error: <pattern>``, exit status 2."""
     result = run_tool(_command(*args), cwd=REPO, ok=False)
-    assert result.returncode != 0
-    assert re.search(f'{error}: {pattern}', result.stderr), result.stderr
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith('usage: vis_projection.py')
+    assert re.search(f'vis_projection.py: error: {pattern}',
+                     result.stderr), result.stderr
+    assert 'Traceback' not in result.stderr
 
 
 def _read(path: Path) -> np.ndarray:
@@ -267,13 +271,21 @@ def test_select_nodes():
     assert vis.select_nodes(proj, 9) == [2, 0, 1, 3]
 
 
-def _refused(error: type, pattern: str, config: Path, checkpoint, image,
-             out: Path, unit_names=None) -> None:
+def _refused(error: type,
+             pattern: str,
+             config: Path,
+             checkpoint,
+             image,
+             out: Path,
+             unit_names=None) -> None:
     """The package refuses the arguments: ``error`` matching ``pattern``."""
     with pytest.raises(error, match=pattern):
         vis.visualize(
-            Config.fromfile(str(config)), str(checkpoint), str(image),
-            str(out), unit_names=unit_names)
+            Config.fromfile(str(config)),
+            str(checkpoint),
+            str(image),
+            str(out),
+            unit_names=unit_names)
     assert not out.exists() or not any(out.iterdir())
 
 
@@ -281,16 +293,21 @@ def test_errors(seg_case, tmp_path):
     image = seg_case['image']
     fcn_ckpt = _save_checkpoint(FCN_CONFIG, tmp_path / 'fcn.pth')
     # through the tool once: the message reaches the user's terminal
-    _fails('ValueError', r'.*no GloRe unit.*decode_head \(FCNHead\)',
-           FCN_CONFIG, fcn_ckpt, image, tmp_path / 'a')
-    _refused(ValueError,
-             r"unknown --unit \['head.glore'\].*\['decode_head.glore'\]",
-             SEG_CONFIG, seg_case['ckpt'], image, tmp_path / 'b',
-             unit_names=['head.glore'])
-    _refused(ValueError, 'no weights for the GloRe unit', SEG_CONFIG,
-             fcn_ckpt, image, tmp_path / 'c')
-    _refused(FileNotFoundError, 'does not exist', SEG_CONFIG,
-             seg_case['ckpt'], tmp_path / 'missing.png', tmp_path / 'd')
+    _fails(r'.*no GloRe unit.*decode_head \(FCNHead\)', FCN_CONFIG, fcn_ckpt,
+           image, tmp_path / 'a')
+    _refused(
+        ValueError,
+        r"unknown --unit \['head.glore'\].*\['decode_head.glore'\]",
+        SEG_CONFIG,
+        seg_case['ckpt'],
+        image,
+        tmp_path / 'b',
+        unit_names=['head.glore'])
+    _refused(
+        ValueError, r'does not fit the model .* keys are missing '
+        r'\(decode_head\.glore\.', SEG_CONFIG, fcn_ckpt, image, tmp_path / 'c')
+    _refused(FileNotFoundError, 'does not exist', SEG_CONFIG, seg_case['ckpt'],
+             tmp_path / 'missing.png', tmp_path / 'd')
     text = tmp_path / 'not_an_image.png'
     text.write_text('hello')
     _refused(ValueError, 'cannot read input', SEG_CONFIG, seg_case['ckpt'],

@@ -22,6 +22,7 @@ from mmengine.config import Config, DictAction
 
 from glore_mm.analysis import analyse_config, config_without_units
 from glore_mm.apis import load_config
+from glore_mm.utils import refuse_bad_input
 
 # Input shape per default_scope when --shape is not given: (H, W) for
 # images, (T, H, W) for clips; mmseg takes the config's crop size when it
@@ -33,7 +34,9 @@ DEFAULT_SHAPES = {
 }
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(
+    argv: Optional[List[str]] = None
+) -> Tuple[argparse.ArgumentParser, argparse.Namespace]:
     parser = argparse.ArgumentParser(
         description='Params and FLOPs with and without the GloRe units')
     parser.add_argument('config', help='config file path')
@@ -49,7 +52,10 @@ def parse_args() -> argparse.Namespace:
         nargs='+',
         action=DictAction,
         help='override settings of the config, xxx=yyy format')
-    return parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.shape and min(args.shape) < 1:
+        parser.error(f'--shape takes sizes of at least 1, got {args.shape}')
+    return parser, args
 
 
 def input_shape(cfg: Config, scope: str,
@@ -79,14 +85,16 @@ def _delta(new: float, old: float, unit: str) -> str:
     return f'{sign}{_size(abs(new - old), unit)} ({(new - old) / old:+.1%})'
 
 
-def main() -> None:
-    args = parse_args()
-    cfg = load_config(args.config, args.cfg_options)
-    scope = cfg.get('default_scope')
-    if scope not in DEFAULT_SHAPES:
-        raise ValueError(f'{args.config}: default_scope {scope!r} is not '
-                         f'supported; supported: {sorted(DEFAULT_SHAPES)}')
-    shape = input_shape(cfg, scope, args.shape)
+def main(argv: Optional[List[str]] = None) -> None:
+    parser, args = parse_args(argv)
+    with refuse_bad_input(parser):
+        cfg = load_config(args.config, args.cfg_options)
+        scope = cfg.get('default_scope')
+        if scope not in DEFAULT_SHAPES:
+            raise ValueError(f'config {args.config}: default_scope {scope!r} '
+                             'is not supported; supported: '
+                             f'{sorted(DEFAULT_SHAPES)}')
+        shape = input_shape(cfg, scope, args.shape)
     if scope == 'mmseg' and cfg.model.get('auxiliary_head'):
         cfg.model.auxiliary_head = None
     # mmaction's recognizers take [N, views, C, T, H, W]

@@ -13,13 +13,15 @@ Usage::
     python tools/dataset_converters/brain_mri.py data/brain_mri --size 128
 """
 import argparse
+from typing import Tuple
 
 from glore_mm.datasets.brain_mri import (NILEARN_WHEEL, build_brain_mri,
                                          format_summary)
+from glore_mm.utils import refuse_bad_input
 
 
-def parse_args() -> argparse.Namespace:
-    """Parse the command line."""
+def parse_args() -> Tuple[argparse.ArgumentParser, argparse.Namespace]:
+    """The parser and the parsed command line."""
     parser = argparse.ArgumentParser(
         description='Write axial MNI ICBM152 2009a T1 slices with background'
         ' / grey matter / white matter labels in mmseg layout')
@@ -42,18 +44,19 @@ def parse_args() -> argparse.Namespace:
         '--overwrite',
         action='store_true',
         help='replace out_dir if it is not empty')
-    return parser.parse_args()
+    return parser, parser.parse_args()
 
 
 def main() -> None:
     """Build the set described on the command line."""
-    args = parse_args()
-    summary = build_brain_mri(
-        args.out_dir,
-        nilearn_wheel=args.nilearn_wheel,
-        val_every=args.val_every,
-        size=args.size,
-        overwrite=args.overwrite)
+    parser, args = parse_args()
+    with refuse_bad_input(parser):
+        summary = build_brain_mri(
+            args.out_dir,
+            nilearn_wheel=args.nilearn_wheel,
+            val_every=args.val_every,
+            size=args.size,
+            overwrite=args.overwrite)
     print(format_summary(summary, args.out_dir, args.size))
 
 

@@ -12,12 +12,14 @@ Usage::
 """
 import argparse
 import os.path as osp
+from typing import Tuple
 
 from glore_mm.datasets.cityscapes import convert_cityscapes
+from glore_mm.utils import refuse_bad_input
 
 
-def parse_args() -> argparse.Namespace:
-    """Parse the command line."""
+def parse_args() -> Tuple[argparse.ArgumentParser, argparse.Namespace]:
+    """The parser and the parsed command line."""
     parser = argparse.ArgumentParser(
         description='Write Cityscapes *_gtFine_labelTrainIds.png (19 '
         'classes) from *_gtFine_labelIds.png, and train/val/test.txt')
@@ -32,17 +34,18 @@ def parse_args() -> argparse.Namespace:
         'files (default: cityscapes_path, in place)')
     parser.add_argument(
         '--nproc', default=1, type=int, help='number of processes')
-    return parser.parse_args()
+    return parser, parser.parse_args()
 
 
 def main() -> None:
     """Convert the tree given on the command line."""
-    args = parse_args()
-    splits = convert_cityscapes(
-        args.cityscapes_path,
-        out_dir=args.out_dir,
-        nproc=args.nproc,
-        gt_dir_name=args.gt_dir)
+    parser, args = parse_args()
+    with refuse_bad_input(parser):
+        splits = convert_cityscapes(
+            args.cityscapes_path,
+            out_dir=args.out_dir,
+            nproc=args.nproc,
+            gt_dir_name=args.gt_dir)
     out_dir = args.out_dir or args.cityscapes_path
     for split, names in splits.items():
         print(f'{split}: {len(names)} images -> '

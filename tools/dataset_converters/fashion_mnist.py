@@ -12,12 +12,14 @@ Example:
     python tools/dataset_converters/fashion_mnist.py data/fashion_mnist
 """
 import argparse
+from typing import Tuple
 
 from glore_mm.datasets.fashion_mnist import DEBIAN_DIR, DEBIAN_PACKAGE, convert
+from glore_mm.utils import refuse_bad_input
 
 
-def parse_args() -> argparse.Namespace:
-    """Parse the command line."""
+def parse_args() -> Tuple[argparse.ArgumentParser, argparse.Namespace]:
+    """The parser and the parsed command line."""
     parser = argparse.ArgumentParser(
         description='Prepare Fashion-MNIST for mmpretrain from the Debian '
         f'package {DEBIAN_PACKAGE}')
@@ -33,13 +35,14 @@ def parse_args() -> argparse.Namespace:
         f'package are also checked by SHA-256 (default: {DEBIAN_DIR})')
     parser.add_argument(
         '--overwrite', action='store_true', help='replace out_dir')
-    return parser.parse_args()
+    return parser, parser.parse_args()
 
 
 def main() -> None:
     """Convert the folder given on the command line."""
-    args = parse_args()
-    convert(args.src, args.out_dir, args.overwrite)
+    parser, args = parse_args()
+    with refuse_bad_input(parser):
+        convert(args.src, args.out_dir, args.overwrite)
     print(f'Fashion-MNIST written to {args.out_dir}')
 
 

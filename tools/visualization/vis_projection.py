@@ -18,14 +18,18 @@ Examples:
         --out vis --frames 2 --unit backbone.layer3.1.glore
 """
 import argparse
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
+from glore_mm.apis import load_config
+from glore_mm.utils import refuse_bad_input
 from glore_mm.visualization import visualize
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+def parse_args(
+    argv: Optional[Sequence[str]] = None
+) -> Tuple[argparse.ArgumentParser, argparse.Namespace]:
     parser = argparse.ArgumentParser(
         description='Draw the projection maps B of the GloRe units of a '
         'model on an image or a video clip')
@@ -79,17 +83,18 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         parser.error(f'--tile-size must be >= 8, got {args.tile_size}')
     if not 0 <= args.alpha <= 1:
         parser.error(f'--alpha must be in [0, 1], got {args.alpha}')
-    return args
+    return parser, args
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
-    args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    files = visualize(cfg, args.checkpoint, args.input, args.out, args.nodes,
-                      args.unit, args.frames, args.tile_size, args.alpha,
-                      args.device)
+    parser, args = parse_args(argv)
+    # one forward of one input: the config, checkpoint, input and --unit
+    # are checked as the model is built and run, and named when refused
+    with refuse_bad_input(parser):
+        cfg = load_config(args.config, args.cfg_options)
+        files = visualize(cfg, args.checkpoint, args.input, args.out,
+                          args.nodes, args.unit, args.frames, args.tile_size,
+                          args.alpha, args.device)
     for path in files:
         print(path)
 
