@@ -15,10 +15,12 @@ from typing import Callable, Dict, List, Tuple
 
 import torch
 import torch.nn as nn
+from mmengine.optim import OptimWrapper
 
 from glore_mm.apis import init_model, load_config
 from .benchmark import MiB, Timer, time_interleaved
 from .complexity import TensorForward, count_complexity
+from .cost import StepCall, train_step_call
 from .report import machine_line, markdown_table
 
 COLUMNS = ('model', 'params (M)', 'GFLOPs (mmengine)', 'GFLOPs (+baddbmm)',
@@ -86,8 +88,9 @@ def count_inference_path(model: nn.Module,
         flops_baddbmm=result['flops'])
 
 
-def train_step_call(model: nn.Module, batch: int, shape: Tuple[int, int],
-                    num_classes: int) -> Callable[[], None]:
+def segmentation_train_step(model: nn.Module, batch: int, shape: Tuple[int,
+                                                                       int],
+                            num_classes: int) -> StepCall:
     """One training step on random images and labels.
 
     Args:
@@ -97,8 +100,9 @@ def train_step_call(model: nn.Module, batch: int, shape: Tuple[int, int],
         num_classes (int): Labels are drawn from ``range(num_classes)``.
 
     Returns:
-        Callable[[], None]: Forward with the auxiliary head, backward, an
-        SGD step.
+        Callable[[], dict]: ``model.train_step`` (forward with the
+        auxiliary head, backward) with an SGD step
+        (:func:`~glore_mm.analysis.cost.train_step_call`).
     """
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
@@ -112,18 +116,7 @@ def train_step_call(model: nn.Module, batch: int, shape: Tuple[int, int],
             data=torch.randint(0, num_classes, (1, *shape), device=device))
         samples.append(sample)
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
-
-    def call() -> None:
-        model.train()
-        data = model.data_preprocessor(
-            dict(inputs=list(inputs), data_samples=samples), True)
-        losses = model(**data, mode='loss')
-        loss, _ = model.parse_losses(losses)
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-
-    return call
+    return train_step_call(model, inputs, samples, OptimWrapper(optimizer))
 
 
 def infer_call(model: nn.Module, shape: Tuple[int, int]) -> Callable[[], None]:
@@ -203,8 +196,8 @@ def benchmark_models(configs: Dict[str, str],
     train = timed(
         {
             n:
-            train_step_call(m, train_batch, train_shape,
-                            m.decode_head.num_classes)
+            segmentation_train_step(m, train_batch, train_shape,
+                                    m.decode_head.num_classes)
             for n, m in models.items()
         }, repeats, timer)
     log(f'train step: {train}')
