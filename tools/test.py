@@ -11,9 +11,10 @@ import argparse
 
 from glore_mm.engine import finish_distributed
 from glore_mm.engine.arguments import build_test_parser, parse_runner_args
-from glore_mm.engine.runner_setup import (add_progress_bar, build_runner,
-                                          drop_training, enable_tta,
-                                          enable_visualization, load_config,
+from glore_mm.engine.missing_hooks import add_missing_hooks, log_notes
+from glore_mm.engine.runner_setup import (build_runner, check_test_checkpoint,
+                                          config_from_args, drop_training,
+                                          enable_tta, enable_visualization,
                                           set_test_output)
 
 
@@ -23,7 +24,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    cfg = load_config(args)
+    cfg = config_from_args(args)
     cfg.load_from = args.checkpoint
     drop_training(cfg)
     if args.show or args.show_dir:
@@ -32,9 +33,12 @@ def main() -> None:
         enable_tta(cfg)
     if args.out is not None:
         set_test_output(cfg, args.out)
-    add_progress_bar(cfg)
+    # what our configs declare, for configs from elsewhere
+    notes = add_missing_hooks(cfg, training=False)
 
     runner = build_runner(cfg)
+    log_notes(notes)
+    check_test_checkpoint(runner, args.checkpoint)
     runner.test()
     del runner  # its model wrapper holds the process group
     finish_distributed()

@@ -11,10 +11,9 @@ import argparse
 
 from glore_mm.engine import finish_distributed
 from glore_mm.engine.arguments import build_train_parser, parse_runner_args
-from glore_mm.engine.runner_setup import (add_progress_bar,
-                                          add_random_state_hook, build_runner,
-                                          enable_amp, load_config, set_resume,
-                                          use_atomic_checkpoints)
+from glore_mm.engine.missing_hooks import add_missing_hooks, log_notes
+from glore_mm.engine.runner_setup import (build_runner, config_from_args,
+                                          enable_amp, set_resume)
 
 
 def parse_args() -> argparse.Namespace:
@@ -23,15 +22,15 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    cfg = load_config(args)
+    cfg = config_from_args(args)
     if args.amp:
         enable_amp(cfg)
     set_resume(cfg, args.resume)
-    add_progress_bar(cfg)
-    add_random_state_hook(cfg)
-    use_atomic_checkpoints(cfg)
+    # what our configs declare, for configs from elsewhere
+    notes = add_missing_hooks(cfg, training=True)
 
     runner = build_runner(cfg)
+    log_notes(notes)
     runner.train()
     del runner  # its model wrapper holds the process group
     finish_distributed()

@@ -5,14 +5,18 @@
 - :mod:`.arguments`: the tools' command lines.
 - :mod:`.runner_setup`: the config edits the arguments ask for, and the
   runner.
+- :mod:`.missing_hooks`: the hooks our configs declare, added to configs
+  from elsewhere that lack them.
 - :mod:`.cpu_distributed`: distributed runs on machines without CUDA.
 - :mod:`.hooks`, :mod:`.checkpoint_hooks`, :mod:`.random_states`: the hooks
-  the tools add.
+  our configs declare (``configs/_base_/glore_runtime.py``).
 
 Importing this package registers ``TestProgressBarHook``,
 ``RandomStateHook`` and ``AtomicCheckpointHook`` in MMEngine's root
 ``HOOKS``, ``CPUDistributedDataParallel`` in its root ``MODEL_WRAPPERS``
-and the ``'atomic_local'`` file backend.
+and the ``'atomic_local'`` file backend. ``glore_mm.mmseg``,
+``glore_mm.mmpretrain`` and ``glore_mm.mmaction``, the ``custom_imports``
+of our configs, import it, so that any tool running them finds the hooks.
 """
 from .checkpoint_hooks import AtomicCheckpointHook, AtomicLocalBackend
 from .cpu_distributed import (CPUDistributedDataParallel,

@@ -10,15 +10,20 @@ them: the config's ``default_scope`` and ``custom_imports`` pull them in.
 import argparse
 import logging
 import os.path as osp
-from typing import Any, Optional
+from typing import Optional
 
 from mmengine.config import Config, ConfigDict
 from mmengine.device import get_device
 from mmengine.logging import print_log
+from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.registry import RUNNERS, init_default_scope
 from mmengine.runner import Runner
 
+from glore_mm import apis
+from glore_mm.utils import (check_checkpoint_fits, checkpoint_state_dict,
+                            read_checkpoint)
 from .cpu_distributed import NO_LAUNCHER, setup_cpu_distributed
+from .missing_hooks import config_name, import_engine
 
 PICKLE_SUFFIXES = ('.pkl', '.pickle')
 # Per scope: the switch of its visualization hook and the hook's type.
@@ -30,19 +35,16 @@ VISUALIZATION_HOOKS = {
     'mmpretrain': ('enable', 'VisualizationHook'),
     'mmaction': ('enable', 'VisualizationHook'),
 }
-# Imported by configs that name TestProgressBarHook or
-# CPUDistributedDataParallel, so that the config dumped to the work_dir runs
-# with other tools too.
-ENGINE_MODULE = 'glore_mm.engine'
-# Checkpoint hooks use_atomic_checkpoints turns into AtomicCheckpointHook.
-CHECKPOINT_HOOKS = ('CheckpointHook', 'AtomicCheckpointHook')
 
 
-def load_config(args: argparse.Namespace) -> Config:
+def config_from_args(args: argparse.Namespace) -> Config:
     """Read ``args.config`` and apply the shared arguments.
 
-    ``--cfg-options`` are merged first; the work_dir is then taken from
-    ``--work-dir``, else the config, else ``./work_dirs/<config name>``.
+    The config is read by :func:`glore_mm.apis.load_config` (a file, or a
+    ``package::path`` config of an installed library) with the
+    ``--cfg-options`` merged in; the launcher is set, and the work_dir is
+    taken from ``--work-dir``, else the config, else
+    ``./work_dirs/<config name>``.
 
     Args:
         args (argparse.Namespace): Arguments with ``config``, ``launcher``,
@@ -51,104 +53,14 @@ def load_config(args: argparse.Namespace) -> Config:
     Returns:
         Config: The config, ready for the tool's own changes.
     """
-    cfg = Config.fromfile(args.config)
+    cfg = apis.load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     return cfg
-
-
-def _import_engine(cfg: Config) -> None:
-    """Add :data:`ENGINE_MODULE` to ``cfg.custom_imports``."""
-    custom_imports = cfg.get('custom_imports', None)
-    if custom_imports is None:
-        cfg.custom_imports = ConfigDict(
-            imports=[ENGINE_MODULE], allow_failed_imports=False)
-        return
-    imports = custom_imports.get('imports', [])
-    imports = [imports] if isinstance(imports, str) else list(imports)
-    if ENGINE_MODULE not in imports:
-        imports.append(ENGINE_MODULE)
-    custom_imports.imports = imports
-
-
-def _type_name(hook_type: Any) -> str:
-    """The class name a hook config's ``type`` (a name or a class) names."""
-    name = hook_type if isinstance(hook_type, str) else getattr(
-        hook_type, '__name__', str(hook_type))
-    return name.split('.')[-1]
-
-
-def _add_custom_hook(cfg: Config, hook_type: str) -> None:
-    """Add ``dict(type=hook_type)`` to ``cfg.custom_hooks`` (once)."""
-    hooks = list(cfg.get('custom_hooks', None) or [])
-    if not any(
-            _type_name(hook.get('type', '')) == hook_type for hook in hooks):
-        hooks.append(ConfigDict(type=hook_type))
-    cfg.custom_hooks = hooks
-    _import_engine(cfg)
-
-
-def add_progress_bar(cfg: Config) -> None:
-    """Add a ``TestProgressBarHook`` to ``cfg.custom_hooks`` (once).
-
-    Args:
-        cfg (Config): The config to edit.
-    """
-    _add_custom_hook(cfg, 'TestProgressBarHook')
-
-
-def add_random_state_hook(cfg: Config) -> None:
-    """Add a ``RandomStateHook`` to ``cfg.custom_hooks`` (once).
-
-    Checkpoints then hold every random state, and ``--resume`` continues
-    exactly where the checkpoint left off.
-
-    Args:
-        cfg (Config): The config to edit.
-    """
-    _add_custom_hook(cfg, 'RandomStateHook')
-
-
-def use_atomic_checkpoints(cfg: Config) -> None:
-    """Save checkpoints with ``AtomicCheckpointHook``.
-
-    A ``default_hooks.checkpoint`` of type ``CheckpointHook`` becomes an
-    ``AtomicCheckpointHook`` with the same arguments; a config without one
-    gets MMEngine's default (``interval=1``) as an ``AtomicCheckpointHook``.
-    ``default_hooks.checkpoint=None`` (no checkpoints) stays as it is.
-
-    Args:
-        cfg (Config): The config to edit.
-
-    A checkpoint hook of another type is kept, with a warning that its
-    writes are not known to be atomic.
-    """
-    if cfg.get('default_hooks', None) is None:
-        cfg.default_hooks = ConfigDict()
-    if 'checkpoint' not in cfg.default_hooks:
-        cfg.default_hooks.checkpoint = ConfigDict(
-            type='AtomicCheckpointHook', interval=1)
-    hook = cfg.default_hooks.checkpoint
-    if hook is None:
-        return
-    name = _type_name(hook.get('type', ''))
-    if name not in CHECKPOINT_HOOKS:
-        print_log(
-            f'default_hooks.checkpoint.type={name!r} in {_config_name(cfg)} '
-            'is kept: only the types '
-            f'{CHECKPOINT_HOOKS} become AtomicCheckpointHook, so a kill '
-            'during a save may leave a broken checkpoint.',
-            logger='current',
-            level=logging.WARNING)
-        return
-    hook.type = 'AtomicCheckpointHook'
-    _import_engine(cfg)
 
 
 def build_runner(cfg: Config) -> Runner:
@@ -172,16 +84,12 @@ def build_runner(cfg: Config) -> Runner:
     distributed = cfg.get('launcher', NO_LAUNCHER) != NO_LAUNCHER
     if distributed and get_device() == 'cpu':
         setup_cpu_distributed(cfg)
-        _import_engine(cfg)
+        import_engine(cfg)
     if 'runner_type' not in cfg:
         return Runner.from_cfg(cfg)
     if cfg.get('default_scope', None) is not None:
         init_default_scope(cfg.default_scope)
     return RUNNERS.build(cfg)
-
-
-def _config_name(cfg: Config) -> str:
-    return cfg.filename or '<config>'
 
 
 def drop_training(cfg: Config) -> None:
@@ -240,7 +148,7 @@ def enable_amp(cfg: Config) -> None:
         return
     if wrapper_type != 'OptimWrapper':
         raise ValueError(f'--amp needs optim_wrapper.type=\'OptimWrapper\' in '
-                         f'{_config_name(cfg)}, but got {wrapper_type!r}')
+                         f'{config_name(cfg)}, but got {wrapper_type!r}')
     cfg.optim_wrapper.type = 'AmpOptimWrapper'
     cfg.optim_wrapper.loss_scale = 'dynamic'
 
@@ -269,7 +177,7 @@ def enable_visualization(cfg: Config, show: bool, show_dir: Optional[str],
     scope = cfg.get('default_scope', None)
     if scope not in VISUALIZATION_HOOKS:
         raise ValueError(
-            f'{option}: default_scope={scope!r} of {_config_name(cfg)} has '
+            f'{option}: default_scope={scope!r} of {config_name(cfg)} has '
             'no known visualization hook; allowed scopes: '
             f'{sorted(VISUALIZATION_HOOKS)}')
     style, hook_type = VISUALIZATION_HOOKS[scope]
@@ -278,7 +186,7 @@ def enable_visualization(cfg: Config, show: bool, show_dir: Optional[str],
     if hook is None:
         raise ValueError(
             f'{option} needs default_hooks.visualization in '
-            f'{_config_name(cfg)}, but the config has default_hooks keys '
+            f'{config_name(cfg)}, but the config has default_hooks keys '
             f'{sorted(k for k, v in default_hooks.items() if v is not None)}'
             f"; add e.g. visualization=dict(type='{hook_type}')")
     hook[style] = True
@@ -292,7 +200,7 @@ def enable_visualization(cfg: Config, show: bool, show_dir: Optional[str],
         hook.out_dir = show_dir
     elif cfg.get('visualizer', None) is None:
         raise ValueError(f'--show-dir needs a visualizer in '
-                         f'{_config_name(cfg)}, but it has none')
+                         f'{config_name(cfg)}, but it has none')
     else:
         cfg.visualizer.save_dir = show_dir
 
@@ -312,7 +220,7 @@ def enable_tta(cfg: Config) -> None:
     ]
     if missing:
         raise ValueError(
-            f'--tta needs tta_pipeline and tta_model in {_config_name(cfg)}, '
+            f'--tta needs tta_pipeline and tta_model in {config_name(cfg)}, '
             f'but {" and ".join(missing)} '
             f'{"is" if len(missing) == 1 else "are"} not set')
     cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
@@ -355,3 +263,38 @@ def set_test_output(cfg: Config, out: str) -> None:
     for metric in metrics:
         metric['output_dir'] = out
         metric['keep_results'] = True
+
+
+def check_test_checkpoint(runner: Runner, path: str) -> None:
+    """Refuse a checkpoint that does not fit the runner's model exactly.
+
+    MMEngine loads ``load_from`` leniently: a checkpoint of another model
+    only logs its missing and unexpected keys, and the test then measures
+    a model with random weights. Call this once the runner is built and
+    before ``runner.test()``: the checkpoint must be a readable PyTorch
+    checkpoint (:func:`~glore_mm.utils.read_checkpoint`) with exactly the
+    keys and shapes of the tested model
+    (:func:`~glore_mm.utils.check_checkpoint_fits`): that of a distributed
+    wrapper, or the model inside a test-time augmentation model, as
+    MMEngine loads it.
+
+    Args:
+        runner (Runner): The built runner.
+        path (str): The checkpoint file.
+
+    Raises:
+        FileNotFoundError: If ``path`` is not a file.
+        ValueError: If it is no checkpoint, or does not fit the model;
+            the message names the file.
+    """
+    model = runner.model
+    if is_model_wrapper(model):
+        model = model.module
+    if isinstance(model, BaseTTAModel):
+        model = model.module
+    checkpoint = read_checkpoint(path)
+    check_checkpoint_fits(model, checkpoint_state_dict(checkpoint), path)
+
+
+# The former name of config_from_args, for callers not yet renamed.
+load_config = config_from_args

@@ -7,7 +7,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.device import get_device
-from mmengine.model import BaseModel
+from mmengine.model import BaseModel, BaseTTAModel
 from mmengine.registry import MODELS, RUNNERS
 from mmengine.runner import Runner
 
@@ -35,7 +35,7 @@ def config_file(tmp_path) -> str:
 
 
 def _load(config_file, cfg_options=None, work_dir=None, launcher='none'):
-    return runner_setup.load_config(
+    return runner_setup.config_from_args(
         argparse.Namespace(
             config=config_file,
             cfg_options=cfg_options,
@@ -43,7 +43,7 @@ def _load(config_file, cfg_options=None, work_dir=None, launcher='none'):
             launcher=launcher))
 
 
-def test_load_config(config_file):
+def test_config_from_args(config_file):
     cfg = _load(config_file, cfg_options={'model.type': 'Other'})
     assert cfg.work_dir == osp.join('./work_dirs', 'my_config')
     assert cfg.model.type == 'Other' and cfg.launcher == 'none'
@@ -105,59 +105,6 @@ def test_amp_on_cuda_keeps_an_amp_config(config_file, fake_cuda, monkeypatch):
             match="optim_wrapper.type='OptimWrapper'"
             ".*but got 'Other'"):
         runner_setup.enable_amp(cfg)
-
-
-def test_progress_bar_added_once(config_file):
-    cfg = _load(config_file)
-    cfg.custom_imports = dict(imports='glore_mm')
-    runner_setup.add_progress_bar(cfg)
-    runner_setup.add_progress_bar(cfg)
-    assert [h.type for h in cfg.custom_hooks] == ['TestProgressBarHook']
-    assert cfg.custom_imports.imports == ['glore_mm', 'glore_mm.engine']
-
-
-def test_random_state_hook_added_once(config_file):
-    cfg = _load(config_file)
-    runner_setup.add_progress_bar(cfg)
-    runner_setup.add_random_state_hook(cfg)
-    runner_setup.add_random_state_hook(cfg)
-    hooks = [h.type for h in cfg.custom_hooks]
-    assert hooks == ['TestProgressBarHook', 'RandomStateHook']
-    assert cfg.custom_imports.imports == ['glore_mm.engine']
-
-
-def test_atomic_checkpoints(config_file):
-    cfg = _load(
-        config_file,
-        cfg_options={
-            'default_hooks.checkpoint':
-            dict(type='CheckpointHook', interval=5, max_keep_ckpts=2)
-        })
-    runner_setup.use_atomic_checkpoints(cfg)
-    assert cfg.default_hooks.checkpoint == dict(
-        type='AtomicCheckpointHook', interval=5, max_keep_ckpts=2)
-    assert cfg.custom_imports.imports == ['glore_mm.engine']
-    # No checkpoint hook: MMEngine's default one, atomic.
-    cfg = _load(config_file)
-    runner_setup.use_atomic_checkpoints(cfg)
-    assert cfg.default_hooks.checkpoint == dict(
-        type='AtomicCheckpointHook', interval=1)
-    # Checkpoints switched off stay off.
-    cfg = _load(config_file, cfg_options={'default_hooks.checkpoint': None})
-    runner_setup.use_atomic_checkpoints(cfg)
-    assert cfg.default_hooks.checkpoint is None
-
-
-def test_other_checkpoint_hook_kept(config_file, monkeypatch):
-    messages = []
-    monkeypatch.setattr(runner_setup, 'print_log',
-                        lambda msg, **kwargs: messages.append(msg))
-    cfg = _load(
-        config_file,
-        cfg_options={'default_hooks.checkpoint': dict(type='MyCkptHook')})
-    runner_setup.use_atomic_checkpoints(cfg)
-    assert cfg.default_hooks.checkpoint.type == 'MyCkptHook'
-    assert len(messages) == 1 and "type='MyCkptHook'" in messages[0]
 
 
 def test_visualization_mmseg(config_file):
@@ -254,3 +201,59 @@ def test_build_runner(tmp_path, runner_type, runner_cls):
     # loads MMEngine checkpoints with torch.load's weights_only default.
     allowed = torch.serialization.get_safe_globals()
     assert all(entry in allowed for entry in mmengine_checkpoint_globals())
+
+
+@MODELS.register_module()
+class RunnerSetupLinearModel(BaseModel):
+
+    def __init__(self, width: int = 2) -> None:
+        super().__init__()
+        self.linear = torch.nn.Linear(width, 1)
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        return self.linear(inputs)
+
+
+@MODELS.register_module()
+class RunnerSetupToyTTAModel(BaseTTAModel):
+
+    def merge_preds(self, data_samples_list):
+        return data_samples_list[0]
+
+
+def _runner(tmp_path, model: dict) -> Runner:
+    cfg = Config(
+        dict(
+            model=model,
+            work_dir=str(tmp_path / 'work_dir'),
+            experiment_name=tmp_path.name,
+            launcher='none',
+            default_scope='mmengine'))
+    return runner_setup.build_runner(cfg)
+
+
+@pytest.mark.parametrize('tta', [False, True])
+def test_check_test_checkpoint(tmp_path, tta):
+    model = dict(type='RunnerSetupLinearModel')
+    if tta:
+        model = dict(type='RunnerSetupToyTTAModel', module=model)
+    runner = _runner(tmp_path, model)
+    good = tmp_path / 'good.pth'
+    torch.save({'state_dict': RunnerSetupLinearModel().state_dict()}, good)
+    runner_setup.check_test_checkpoint(runner, str(good))
+
+    other = tmp_path / 'other.pth'
+    torch.save({'state_dict': RunnerSetupLinearModel(3).state_dict()}, other)
+    with pytest.raises(
+            ValueError,
+            match=f'checkpoint {str(other)!r} does '
+            'not fit the model .*other shapes'):
+        runner_setup.check_test_checkpoint(runner, str(other))
+    text = tmp_path / 'notes.txt'
+    text.write_text('not a checkpoint\n')
+    with pytest.raises(
+            ValueError, match=f'checkpoint {str(text)!r} is not a PyTorch'):
+        runner_setup.check_test_checkpoint(runner, str(text))
+    with pytest.raises(FileNotFoundError, match='missing.pth'):
+        runner_setup.check_test_checkpoint(runner,
+                                           str(tmp_path / 'missing.pth'))
