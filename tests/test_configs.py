@@ -1,16 +1,36 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
-"""Every config under configs/ builds offline and runs one forward."""
+"""Every config under configs/ builds offline and runs one forward; every
+config of ours, the test configs included, declares the hooks that make any
+tool's run resumable exactly and its checkpoints atomic."""
+import sys
 from pathlib import Path
+from typing import List
 
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS, DefaultScope
+from tool_runner import run_tool
 
 from glore_mm.models.layers.glore import GloReNd
 
-CONFIG_ROOT = Path(__file__).parents[1] / 'configs'
-CONFIGS = sorted(CONFIG_ROOT.rglob('*.py'))
+REPO = Path(__file__).parents[1]
+CONFIG_ROOT = REPO / 'configs'
+TEST_CONFIG_ROOT = REPO / 'tests' / 'data' / 'configs'
+# Fragments of other configs (_base_ folders) are no configs of their own.
+BASE_DIR = '_base_'
+
+
+def _configs(root: Path) -> List[Path]:
+    return sorted(p for p in root.rglob('*.py') if BASE_DIR not in p.parts)
+
+
+CONFIGS = _configs(CONFIG_ROOT)
+ALL_CONFIGS = CONFIGS + _configs(TEST_CONFIG_ROOT)
+# What configs/_base_/glore_runtime.py declares, and the one line each
+# config that inherits an upstream config adds.
+DECLARED_CUSTOM_HOOKS = ('RandomStateHook', 'TestProgressBarHook')
+DECLARED_CHECKPOINT_HOOK = 'AtomicCheckpointHook'
 
 
 def _image(cfg, height, width):
@@ -114,3 +134,29 @@ def test_config_builds_and_runs(path):
     assert torch.isfinite(out).all()
     if 'glore' in path.name:
         assert units, f'{path.name} names GloRe but builds no GloRe unit'
+
+
+@pytest.mark.parametrize(
+    'path', ALL_CONFIGS, ids=[str(c.relative_to(REPO)) for c in ALL_CONFIGS])
+def test_config_declares_the_hooks(path):
+    """Whatever tool runs the config (ours, the upstream train.py and
+    test.py, ``mim train``) gets exact resume, atomic checkpoints and the
+    progress bar."""
+    cfg = Config.fromfile(str(path), import_custom_modules=False)
+    hooks = [hook.type for hook in cfg.get('custom_hooks', [])]
+    for hook in DECLARED_CUSTOM_HOOKS:
+        assert hooks.count(hook) == 1, f'{path.name}: custom_hooks {hooks}'
+    assert cfg.default_hooks.checkpoint.type == DECLARED_CHECKPOINT_HOOK
+    assert cfg.custom_imports.imports[0] in CUSTOM_IMPORTS.values()
+
+
+@pytest.mark.parametrize('module', sorted(CUSTOM_IMPORTS.values()))
+def test_custom_import_registers_the_hooks(module):
+    """A config's one custom_imports module registers the hooks it declares
+    (in a fresh process: this one imported glore_mm.engine long ago)."""
+    hooks = (*DECLARED_CUSTOM_HOOKS, DECLARED_CHECKPOINT_HOOK)
+    code = (f'import {module}\n'
+            'from mmengine.registry import HOOKS\n'
+            f'print([HOOKS.get(name) is not None for name in {hooks!r}])')
+    result = run_tool([sys.executable, '-c', code], cwd=REPO)
+    assert result.stdout.strip().splitlines()[-1] == str([True] * len(hooks))

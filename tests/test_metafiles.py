@@ -10,8 +10,10 @@ import pytest
 import yaml
 
 REPO = Path(__file__).parents[1]
+# configs, not the fragments of configs in _base_ folders
 CONFIGS = sorted(
-    str(p.relative_to(REPO)) for p in (REPO / 'configs').rglob('*.py'))
+    str(p.relative_to(REPO)) for p in (REPO / 'configs').rglob('*.py')
+    if '_base_' not in p.parts)
 METAFILES = sorted(
     str(p.relative_to(REPO))
     for p in (REPO / 'configs').glob('*/metafile.yml'))

@@ -9,11 +9,13 @@
 # at short side 256; `*_test-10clip-3crop.py` is mmaction's 30-view test.
 _base_ = [
     'mmaction::recognition/c2d/'
-    'c2d_r50-in1k-pre_8xb32-8x8x1-100e_kinetics400-rgb.py'
+    'c2d_r50-in1k-pre_8xb32-8x8x1-100e_kinetics400-rgb.py',
+    '../_base_/glore_runtime.py'
 ]
 
 custom_imports = dict(
     imports=['glore_mm.mmaction'], allow_failed_imports=False)
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
 
 model = dict(
     backbone=dict(

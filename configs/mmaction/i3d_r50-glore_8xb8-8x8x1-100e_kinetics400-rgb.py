@@ -7,11 +7,13 @@
 # 224 at short side 256; `*_test-10clip-3crop.py` is mmaction's 30-view test.
 _base_ = [
     'mmaction::recognition/i3d/'
-    'i3d_imagenet-pretrained-r50_8xb8-32x2x1-100e_kinetics400-rgb.py'
+    'i3d_imagenet-pretrained-r50_8xb8-32x2x1-100e_kinetics400-rgb.py',
+    '../_base_/glore_runtime.py'
 ]
 
 custom_imports = dict(
     imports=['glore_mm.mmaction'], allow_failed_imports=False)
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
 
 model = dict(
     backbone=dict(

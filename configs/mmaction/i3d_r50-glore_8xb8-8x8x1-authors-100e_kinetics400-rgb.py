@@ -72,8 +72,10 @@ param_scheduler = [
 # Precise BN after every epoch (train_kinetics.py line 51): mmpretrain's
 # hook re-estimates the BN statistics on 6400 training clips, the 100
 # forward-only batches of 64 the authors run (train/model.py lines 236-237,
-# 302-305). Above NORMAL priority: before the checkpoint is written.
+# 302-305). Above NORMAL priority: before the checkpoint is written. The
+# base's hooks (configs/_base_/glore_runtime.py) stay.
 custom_hooks = [
+    *_base_.custom_hooks,
     dict(
         type='mmpretrain.PreciseBNHook',
         num_samples=6400,

@@ -4,9 +4,13 @@
 # layer2.2 and layer3.5, layer3.11, layer3.17: the paper's "ResNet-101 + 5
 # GloRe" (glore_units='paper'). ImageNet-1k, 8 GPUs x 32 images, the
 # schedule of mmpretrain's ResNet-101 baseline.
-_base_ = 'mmpretrain::resnet/resnet101_8xb32_in1k.py'
+_base_ = [
+    'mmpretrain::resnet/resnet101_8xb32_in1k.py',
+    '../_base_/glore_runtime.py'
+]
 custom_imports = dict(
     imports=['glore_mm.mmpretrain'], allow_failed_imports=False)
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
 model = dict(
     backbone=dict(
         type='GloReResNet',

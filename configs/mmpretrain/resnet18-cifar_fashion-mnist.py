@@ -11,6 +11,7 @@
 _base_ = [
     'mmpretrain::_base_/models/resnet18_cifar.py',
     'mmpretrain::_base_/default_runtime.py',
+    '../_base_/glore_runtime.py',
 ]
 custom_imports = dict(
     imports=['glore_mm.mmpretrain'], allow_failed_imports=False)
@@ -76,5 +77,6 @@ val_cfg = dict()
 test_cfg = dict()
 default_hooks = dict(
     logger=dict(interval=5),
-    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
+    checkpoint=dict(
+        type='AtomicCheckpointHook', interval=max_epochs, max_keep_ckpts=1))
 randomness = dict(seed=0)

@@ -7,7 +7,10 @@ _base_ = [
     'mmpretrain::_base_/models/resnet18.py',
     'mmpretrain::_base_/datasets/cub_bs8_448.py',
     'mmpretrain::_base_/default_runtime.py',
+    '../_base_/glore_runtime.py',
 ]
+custom_imports = dict(
+    imports=['glore_mm.mmpretrain'], allow_failed_imports=False)
 pretrained = 'https://download.openmmlab.com/mmclassification/v0/resnet/resnet18_8xb32_in1k_20210831-fbbb1da6.pth'  # noqa
 model = dict(
     backbone=dict(
@@ -27,4 +30,5 @@ test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=32)
 default_hooks = dict(
     logger=dict(interval=20),
-    checkpoint=dict(max_keep_ckpts=1, save_best='auto'))
+    checkpoint=dict(
+        type='AtomicCheckpointHook', max_keep_ckpts=1, save_best='auto'))

@@ -3,9 +3,13 @@
 # 0-based layer3.0, layer3.2, layer3.4: the paper's "ResNet-50 + 3 GloRe"
 # (glore_units='res4x3'). ImageNet-1k, 8 GPUs x 32 images, the schedule of
 # mmpretrain's ResNet-50 baseline.
-_base_ = 'mmpretrain::resnet/resnet50_8xb32_in1k.py'
+_base_ = [
+    'mmpretrain::resnet/resnet50_8xb32_in1k.py',
+    '../_base_/glore_runtime.py'
+]
 custom_imports = dict(
     imports=['glore_mm.mmpretrain'], allow_failed_imports=False)
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
 model = dict(
     backbone=dict(
         type='GloReResNet',

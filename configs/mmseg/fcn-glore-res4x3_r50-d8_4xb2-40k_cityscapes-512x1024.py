@@ -4,8 +4,12 @@
 # pretrained ResNetV1c loads with only the units' keys missing; each unit
 # starts as the identity. Whole-image inference sees 4x the positions of a
 # 512x1024 crop, hence normalize=True.
-_base_ = 'mmseg::fcn/fcn_r50-d8_4xb2-40k_cityscapes-512x1024.py'
+_base_ = [
+    'mmseg::fcn/fcn_r50-d8_4xb2-40k_cityscapes-512x1024.py',
+    '../_base_/glore_runtime.py'
+]
 custom_imports = dict(imports=['glore_mm.mmseg'], allow_failed_imports=False)
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
 model = dict(
     backbone=dict(
         type='GloReResNetV1c',

@@ -4,8 +4,12 @@
 # stage-4 map (1/8) and whole-image inference has 4x the positions of a
 # crop, hence normalize=True. The pretrained ResNet loads with only the
 # units' keys missing; each unit starts as the identity.
-_base_ = 'mmseg::fcn/fcn_r50-d8_4xb2-40k_cityscapes-512x1024.py'
+_base_ = [
+    'mmseg::fcn/fcn_r50-d8_4xb2-40k_cityscapes-512x1024.py',
+    '../_base_/glore_runtime.py'
+]
 custom_imports = dict(imports=['glore_mm.mmseg'], allow_failed_imports=False)
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
 model = dict(
     backbone=dict(plugins=[
         dict(

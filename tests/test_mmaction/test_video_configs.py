@@ -220,6 +220,8 @@ def test_authors_recipe(depth):
             warmup.end) == ('LinearLR', 0.1, False, 0, 1500)
     assert (steps.type, steps.milestones, steps.gamma,
             steps.by_epoch) == ('MultiStepLR', [45, 65, 85], 0.1, True)
-    assert [type(h).__name__ for h in hooks] == ['PreciseBNHook']
-    assert hooks[0].interval == 1
-    assert cfg.custom_hooks[0].priority == 'ABOVE_NORMAL'
+    # precise BN after the hooks of configs/_base_/glore_runtime.py
+    names = [type(h).__name__ for h in hooks]
+    assert names == ['RandomStateHook', 'TestProgressBarHook', 'PreciseBNHook']
+    assert hooks[-1].interval == 1
+    assert cfg.custom_hooks[-1].priority == 'ABOVE_NORMAL'
