@@ -27,11 +27,13 @@ from .missing_hooks import config_name, import_engine
 
 PICKLE_SUFFIXES = ('.pkl', '.pickle')
 # Per scope: the switch of its visualization hook and the hook's type.
-# mmseg's SegVisualizationHook has ``draw`` and draws through the visualizer's
-# ``save_dir``; the VisualizationHook of mmpretrain and mmaction has
-# ``enable`` and an ``out_dir`` of its own.
+# mmseg's SegVisualizationHook and mmdet's DetVisualizationHook have
+# ``draw`` and draw through the visualizer's ``save_dir``; the
+# VisualizationHook of mmpretrain and mmaction has ``enable`` and an
+# ``out_dir`` of its own.
 VISUALIZATION_HOOKS = {
     'mmseg': ('draw', 'SegVisualizationHook'),
+    'mmdet': ('draw', 'DetVisualizationHook'),
     'mmpretrain': ('enable', 'VisualizationHook'),
     'mmaction': ('enable', 'VisualizationHook'),
 }
@@ -157,8 +159,9 @@ def enable_visualization(cfg: Config, show: bool, show_dir: Optional[str],
                          wait_time: float) -> None:
     """Apply ``--show``/``--show-dir``: draw every test sample.
 
-    mmseg configs get ``draw=True`` on their ``SegVisualizationHook`` and
-    the visualizer's ``save_dir`` set to ``show_dir`` (images land under
+    mmseg and mmdet configs get ``draw=True`` on their
+    ``SegVisualizationHook`` / ``DetVisualizationHook`` and the visualizer's
+    ``save_dir`` set to ``show_dir`` (images land under
     ``show_dir/vis_data/vis_image``); mmpretrain and mmaction configs get
     ``enable=True`` and ``out_dir=show_dir`` on their
     ``VisualizationHook``.
