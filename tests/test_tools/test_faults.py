@@ -2,8 +2,10 @@
 """Faults survived by the real tools on the tiny GloRe-FCN config.
 
 A single-process run killed with SIGKILL after a checkpoint and resumed
-with ``--resume`` ends with exactly the weights of an uninterrupted run; in
-a two-process ``tools/dist_train.sh`` run, a rank killed mid-run ends the
+with ``--resume`` ends with exactly the weights of an uninterrupted run,
+with ``tools/train.py`` and with the ``train.py`` mmseg ships alike: the
+config declares the hooks that make it so, whatever tool reads it. In a
+two-process ``tools/dist_train.sh`` run, a rank killed mid-run ends the
 launcher with an error naming it, and nothing of the run is left behind.
 """
 import os
@@ -16,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, List
 
+import mmseg
 import pytest
 import torch
 from tool_runner import REPO, TOOLS, free_port, run_tool, tool_env
@@ -24,6 +27,11 @@ import glore_mm  # noqa: F401  (importing it installs the checkpoint allowlist)
 
 CONFIG = REPO / 'tests' / 'data' / 'configs' / 'tiny_glore_fcn_cityscapes.py'
 MAKE_DATA = TOOLS / 'dataset_converters' / 'make_tiny_cityscapes.py'
+# The training tools that must resume exactly: ours and mmseg's own.
+TRAIN_TOOLS = {
+    'glore_mm': TOOLS / 'train.py',
+    'mmseg': Path(mmseg.__file__).parent / '.mim' / 'tools' / 'train.py',
+}
 IMAGE_SIZE = (64, 128)  # height, width
 MAX_ITERS, INTERVAL, KILL_AFTER = 12, 4, 8
 # A dead rank must end the launcher within this many seconds.
@@ -87,27 +95,36 @@ def _weights(checkpoint: Path) -> Dict[str, torch.Tensor]:
     return torch.load(checkpoint, map_location='cpu')['state_dict']
 
 
-def test_resume_after_sigkill_is_exact(base, data_root):
-    options = _options(data_root, MAX_ITERS, INTERVAL)
-    full_dir, cut_dir = base / 'uninterrupted', base / 'killed'
-    run_tool([
-        sys.executable, TOOLS / 'train.py', CONFIG, '--work-dir', full_dir,
-        *options
-    ],
-             cwd=base)
+def _differing(a: Path, b: Path) -> List[str]:
+    """The tensors in which the weights of two checkpoints differ."""
+    first, second = _weights(a), _weights(b)
+    assert first.keys() == second.keys()
+    return [k for k in first if not torch.equal(first[k], second[k])]
 
-    log = base / 'killed.out'
+
+def _train_cmd(tool: str,
+               work_dir: Path,
+               options: List[str],
+               resume: bool = False) -> List[str]:
+    """Train with ``tool`` (a key of :data:`TRAIN_TOOLS`)."""
+    return [
+        sys.executable,
+        str(TRAIN_TOOLS[tool]),
+        str(CONFIG), *(['--resume'] if resume else []), '--work-dir',
+        str(work_dir), *options
+    ]
+
+
+def _kill_after_checkpoint(cmd: List[str], cwd: Path, log: Path) -> None:
+    """Run ``cmd``; SIGKILL it once the iteration after the checkpoint of
+    iteration ``KILL_AFTER`` has trained (and is lost)."""
     with open(log, 'w') as out:
-        proc = subprocess.Popen([
-            sys.executable,
-            str(TOOLS / 'train.py'),
-            str(CONFIG), '--work-dir',
-            str(cut_dir), *options
-        ],
-                                cwd=base,
-                                env=tool_env(PYTHONUNBUFFERED='1'),
-                                stdout=out,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=tool_env(PYTHONUNBUFFERED='1'),
+            stdout=out,
+            stderr=subprocess.STDOUT)
     try:
         # Iteration 9 has trained (and is lost) once its line is logged.
         _wait_for(lambda: KILL_AFTER + 1 in _train_lines(log.read_text()),
@@ -119,25 +136,49 @@ def test_resume_after_sigkill_is_exact(base, data_root):
         proc.wait()
     assert proc.returncode == -signal.SIGKILL
     assert max(_train_lines(log.read_text())) < MAX_ITERS, 'killed too late'
+
+
+@pytest.fixture(scope='module')
+def uninterrupted(base: Path, data_root: Path) -> Dict[str, Path]:
+    """The last checkpoint of an uninterrupted run of each training tool."""
+    options = _options(data_root, MAX_ITERS, INTERVAL)
+    last = {}
+    for tool in TRAIN_TOOLS:
+        work_dir = base / f'uninterrupted_{tool}'
+        run_tool(_train_cmd(tool, work_dir, options), cwd=base)
+        last[tool] = work_dir / f'iter_{MAX_ITERS}.pth'
+    return last
+
+
+@pytest.mark.parametrize('tool', list(TRAIN_TOOLS))
+def test_resume_after_sigkill_is_exact(base, data_root, uninterrupted, tool):
+    options = _options(data_root, MAX_ITERS, INTERVAL)
+    cut_dir = base / f'killed_{tool}'
+    _kill_after_checkpoint(
+        _train_cmd(tool, cut_dir, options), base, base / f'killed_{tool}.out')
     last = cut_dir / f'iter_{KILL_AFTER}.pth'
     assert (cut_dir / 'last_checkpoint').read_text() == str(last)
 
-    result = run_tool([
-        sys.executable, TOOLS / 'train.py', CONFIG, '--resume', '--work-dir',
-        cut_dir, *options
-    ],
-                      cwd=base)
+    result = run_tool(
+        _train_cmd(tool, cut_dir, options, resume=True), cwd=base)
     out = result.stdout
     assert f'Auto resumed from the latest checkpoint {last}' in out
     assert (f'random states of iteration {KILL_AFTER} are restored after '
             f'the {KILL_AFTER} trained batches are skipped') in out
     assert _train_lines(out) == list(range(KILL_AFTER + 1, MAX_ITERS + 1))
 
-    full = _weights(full_dir / f'iter_{MAX_ITERS}.pth')
-    resumed = _weights(cut_dir / f'iter_{MAX_ITERS}.pth')
-    assert resumed.keys() == full.keys()
-    differ = [k for k in full if not torch.equal(full[k], resumed[k])]
-    assert not differ, f'{len(differ)} of {len(full)} tensors differ'
+    resumed = cut_dir / f'iter_{MAX_ITERS}.pth'
+    differ = _differing(uninterrupted[tool], resumed)
+    assert not differ, f'{len(differ)} tensors differ: {differ[:5]}'
+
+
+def test_every_training_tool_gives_the_same_run(uninterrupted):
+    """Our tool adds nothing to a config that declares the hooks, so mmseg's
+    train.py trains the very same weights."""
+    first, *others = uninterrupted.values()
+    for other in others:
+        differ = _differing(first, other)
+        assert not differ, f'{len(differ)} tensors differ: {differ[:5]}'
 
 
 class _Output:

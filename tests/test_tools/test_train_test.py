@@ -26,6 +26,10 @@ MAKE_DATA = TOOLS / 'dataset_converters' / 'make_tiny_cityscapes.py'
 NUM_TRAIN, NUM_VAL = 4, 2
 IMAGE_SIZE = (64, 128)  # height, width
 METRIC = re.compile(r'mIoU: (\d+\.\d+)')
+# In each line that says the tool added a hook the config does not declare.
+ADDITION = 'does not declare'
+# An upstream config, with none of our hooks: plain FCN-R18-D8.
+UPSTREAM_CONFIG = 'mmseg::fcn/fcn_r18-d8_4xb2-80k_cityscapes-512x1024.py'
 
 
 def _cfg_options(data_root: Path,
@@ -102,10 +106,13 @@ def test_train_single_process(trained):
         assert (work_dir / f'iter_{it}.pth').is_file()
     last = (work_dir / 'last_checkpoint').read_text().strip()
     assert Path(last) == work_dir / 'iter_4.pth'
-    # The dumped config names the hook and the module registering it.
+    # The config declares the hooks: the tool adds nothing, says nothing.
+    assert ADDITION not in log and ADDITION not in trained.stdout
     dumped = (work_dir / CONFIG.name).read_text()
-    assert 'TestProgressBarHook' in dumped
-    assert 'glore_mm.engine' in dumped
+    for hook in ('TestProgressBarHook', 'RandomStateHook',
+                 'AtomicCheckpointHook'):
+        assert hook in dumped
+    assert 'glore_mm.engine' not in dumped
 
 
 def test_checkpoint_loads_with_weights_only(trained):
@@ -123,6 +130,95 @@ def test_checkpoint_loads_with_weights_only(trained):
     buffers = checkpoint['message_hub']['log_scalars']
     assert isinstance(buffers['train/loss'], HistoryBuffer)
     assert len(buffers['train/loss'].data[0]) == 4
+
+
+def _upstream_options(data_root: Path) -> List[str]:
+    """mmseg's FCN-R18-D8 shrunk as the tiny GloRe config is (8 base
+    channels, 32x64 crops of the tiny images, no pretrained weights), 2
+    iterations, no validation."""
+    shrink = [
+        'model.pretrained=None',
+        'model.backbone.stem_channels=8',
+        'model.backbone.base_channels=8',
+        'model.decode_head.in_channels=64',
+        'model.decode_head.channels=16',
+        'model.auxiliary_head.in_channels=32',
+        'model.auxiliary_head.channels=8',
+        'model.data_preprocessor.size=(32,64)',
+        'train_dataloader.dataset.pipeline.2.scale=(128,64)',
+        'train_dataloader.dataset.pipeline.3.crop_size=(32,64)',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+    ]
+    return [*_cfg_options(data_root, max_iters=2, val_interval=1000), *shrink]
+
+
+@pytest.fixture(scope='module')
+def upstream_trained(base: Path, data_root: Path) -> TrainRun:
+    """tools/train.py on an upstream config: the FCN baseline."""
+    work_dir = base / 'upstream'
+    cmd = [
+        sys.executable, TOOLS / 'train.py', UPSTREAM_CONFIG, '--work-dir',
+        work_dir, *_upstream_options(data_root)
+    ]
+    return TrainRun(work_dir, run_tool(cmd, cwd=base).stdout)
+
+
+def test_train_adds_what_an_upstream_config_lacks(upstream_trained):
+    """One line per addition, in the run's log, naming what and why."""
+    work_dir = upstream_trained.work_dir
+    log = log_text(work_dir)
+    added = [line for line in log.splitlines() if ADDITION in line]
+    assert len(added) == 3, added
+    for line, what in zip(added, [
+            'custom_hooks: added TestProgressBarHook',
+            'custom_hooks: added RandomStateHook',
+            'default_hooks.checkpoint: CheckpointHook became '
+            'AtomicCheckpointHook'
+    ]):
+        assert what in line and 'WARNING' in line
+    assert 'glore_mm.engine added to custom_imports' in added[0]
+    assert _train_lines(log) == [1, 2]
+    checkpoint = torch.load(work_dir / 'iter_2.pth')
+    assert len(checkpoint['meta']['random_states']) == 1
+    dumped = (work_dir / 'fcn_r18-d8_4xb2-80k_cityscapes-512x1024.py')
+    for name in ('TestProgressBarHook', 'RandomStateHook',
+                 'AtomicCheckpointHook', 'glore_mm.engine'):
+        assert name in dumped.read_text()
+
+
+def _not_a_checkpoint(base: Path, kind: str) -> Path:
+    if kind == 'text':
+        path = base / 'notes.pth'
+        path.write_text('a text file, not a checkpoint\n')
+    else:
+        path = base / 'random.pth'
+        path.write_bytes(np.random.default_rng(0).bytes(4096))
+    return path
+
+
+@pytest.mark.parametrize('kind, message', [
+    ('text', 'is not a PyTorch checkpoint'),
+    ('random', 'is not a PyTorch checkpoint'),
+    ('fcn', 'does not fit the model'),
+])
+def test_test_tool_refuses_a_wrong_checkpoint(base, data_root,
+                                              upstream_trained, kind, message):
+    """A file that is no checkpoint, or the FCN baseline's checkpoint for
+    the GloRe config, ends with a message naming the file."""
+    if kind == 'fcn':
+        checkpoint = upstream_trained.work_dir / 'iter_2.pth'
+    else:
+        checkpoint = _not_a_checkpoint(base, kind)
+    cmd = [
+        sys.executable, TOOLS / 'test.py', CONFIG, checkpoint, '--work-dir',
+        base / f'wrong_{kind}', *_cfg_options(data_root)
+    ]
+    result = run_tool(cmd, cwd=base, ok=False)
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert f'checkpoint {str(checkpoint)!r} {message}' in last, last
+    assert not METRIC.search(result.stdout)
 
 
 class _Payload:
