@@ -132,8 +132,8 @@ def test_visualization_errors(config_file):
         runner_setup.enable_visualization(cfg, False, 'vis', 2)
     assert '--show-dir needs default_hooks.visualization' in str(error.value)
     assert config_file in str(error.value)
-    cfg = _load(config_file, cfg_options={'default_scope': 'mmdet'})
-    with pytest.raises(ValueError, match="default_scope='mmdet'"):
+    cfg = _load(config_file, cfg_options={'default_scope': 'mmocr'})
+    with pytest.raises(ValueError, match="default_scope='mmocr'"):
         runner_setup.enable_visualization(cfg, True, None, 2)
 
 
