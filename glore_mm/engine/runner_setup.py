@@ -297,7 +297,3 @@ def check_test_checkpoint(runner: Runner, path: str) -> None:
         model = model.module
     checkpoint = read_checkpoint(path)
     check_checkpoint_fits(model, checkpoint_state_dict(checkpoint), path)
-
-
-# The former name of config_from_args, for callers not yet renamed.
-load_config = config_from_args
