@@ -1,0 +1,149 @@
+# Copyright (c) glore_mm contributors. All rights reserved.
+"""Real Fashion-MNIST items for the generated relational sets.
+
+What :mod:`.fashion_mnist_dense` (canvases for mmseg) and
+:mod:`.fashion_mnist_clips` (clips for mmaction) share: the source folder
+check, the items of a split grouped by class, pasting an item over the
+background noise, and the per-sample CSV tables they publish. Training
+samples take their items from Fashion-MNIST's training split, test samples
+from its test split (:data:`SOURCE_SPLITS`), so test items are unseen.
+"""
+import csv
+import io
+import os.path as osp
+from typing import Dict, List, NamedTuple, Optional, Sequence
+
+import numpy as np
+
+from . import fashion_mnist
+
+#: Height and width of one item.
+ITEM_SIZE = 28
+#: Output split -> Fashion-MNIST split its items come from.
+SOURCE_SPLITS = {'train': 'train', 'test': 't10k'}
+
+
+class Items(NamedTuple):
+    """The items of one Fashion-MNIST split."""
+    images: np.ndarray  # uint8 [N, 28, 28]
+    labels: np.ndarray  # [N], classes 0-9
+    by_class: List[np.ndarray]  # indices of the items of each class
+
+
+def check_sources(src_dir: str, checksum: Optional[bool] = None) -> bool:
+    """Check that ``src_dir`` holds the four gzipped IDX files.
+
+    Args:
+        src_dir (str): The source folder.
+        checksum (bool, optional): Whether to check the Debian release's
+            shapes and SHA-256. Defaults to None: only when ``src_dir`` is
+            the Debian package's folder.
+
+    Returns:
+        bool: Whether the files are to be checked by SHA-256.
+
+    Raises:
+        FileNotFoundError: Naming the folder, the missing files and how to
+            get them.
+    """
+    missing = fashion_mnist.missing_sources(src_dir)
+    if missing:
+        package = fashion_mnist.DEBIAN_PACKAGE
+        raise FileNotFoundError(
+            f'src_dir {src_dir} lacks {missing}; install the Debian package '
+            f'{package} (apt-get update && apt-get install -y {package}) or '
+            'pass --src with the gzipped IDX files')
+    if checksum is None:
+        return osp.realpath(src_dir) == osp.realpath(fashion_mnist.DEBIAN_DIR)
+    return checksum
+
+
+def read_items(src_dir: str, split: str, checksum: bool, least: int,
+               what: str) -> Items:
+    """The items of one split, at least ``least`` of every class.
+
+    Args:
+        src_dir (str): Folder with the gzipped IDX files.
+        split (str): ``'train'`` or ``'t10k'``.
+        checksum (bool): Check the Debian release's shapes and SHA-256.
+        least (int): Items every class needs.
+        what (str): What needs them, for the error.
+
+    Raises:
+        ValueError: If a file is broken or a class has too few items.
+    """
+    images, labels = fashion_mnist.read_split(src_dir, split, checksum)
+    by_class = [
+        np.flatnonzero(labels == c) for c in range(fashion_mnist.NUM_CLASSES)
+    ]
+    fewest = int(np.argmin([len(i) for i in by_class]))
+    if len(by_class[fewest]) < least:
+        raise ValueError(
+            f'{fashion_mnist.SPLITS[split][1]}: class {fewest} has '
+            f'{len(by_class[fewest])} image(s); {what} need at least {least} '
+            'images of every class')
+    return Items(images, labels, by_class)
+
+
+def other_class(rng: np.random.Generator, cls: int) -> int:
+    """A class other than ``cls``, uniform over the other nine."""
+    offset = int(rng.integers(1, fashion_mnist.NUM_CLASSES))
+    return (cls + offset) % fashion_mnist.NUM_CLASSES
+
+
+def paste(canvas: np.ndarray, item: np.ndarray, y: int, x: int) -> None:
+    """Put ``item`` over ``canvas`` at top-left ``(y, x)``, in place.
+
+    The brighter of item and background wins, so the item's pixels above
+    the background noise are exact.
+    """
+    height, width = item.shape
+    window = canvas[y:y + height, x:x + width]
+    np.maximum(window, item, out=window)
+
+
+def check_count(name: str, value: int, least: int, what: str) -> None:
+    """Refuse ``value`` unless it is an integer >= ``least``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise ValueError(f'{name} must be an integer >= {least} ({what}), '
+                         f'but got {value!r}')
+
+
+def check_level(name: str, value: int, high: int, what: str) -> None:
+    """Refuse ``value`` unless it is an integer in ``0..high``."""
+    if (isinstance(value, bool) or not isinstance(value, int)
+            or not 0 <= value <= high):
+        raise ValueError(f'{name} must be an integer in 0-{high} ({what}), '
+                         f'but got {value!r}')
+
+
+def csv_text(rows: Sequence[Dict], columns: Sequence[str]) -> str:
+    """The CSV text of ``rows`` with the header ``columns``."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator='\n')
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def read_csv(path: str, texts: Sequence[str],
+             floats: Sequence[str]) -> List[Dict]:
+    """The rows of a CSV table, numbers as numbers.
+
+    Args:
+        path (str): The table.
+        texts (Sequence[str]): Columns kept as text.
+        floats (Sequence[str]): Columns read as floats; the others are
+            integers.
+
+    Returns:
+        list[dict]: One dict per row, in file order.
+    """
+    with open(path, newline='') as f:
+        rows = list(csv.DictReader(f))
+    return [{
+        key:
+        value
+        if key in texts else float(value) if key in floats else int(value)
+        for key, value in row.items()
+    } for row in rows]
