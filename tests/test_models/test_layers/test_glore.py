@@ -6,6 +6,8 @@ from mmengine.registry import MODELS
 
 from glore_mm import GloRe2d, GloRe3d
 from glore_mm.analysis.reference import literal_glore, randomize_gate
+from glore_mm.models.layers.glore_products import (nodes_first,
+                                                   nodes_first_threshold)
 
 UNITS = {2: GloRe2d, 3: GloRe3d}
 SHAPES = {2: (2, 16, 7, 13), 3: (2, 16, 3, 5, 7)}
@@ -313,6 +315,54 @@ def test_few_positions_match_literal_formulas(dims, train):
             unit(x), literal_glore(unit, x), rtol=1e-4, atol=1e-4)
 
 
+def randomize_biases(unit: nn.Module) -> None:
+    """Give every bias a value, as training does (Xavier zeroes them)."""
+    with torch.no_grad():
+        for name, p in unit.named_parameters():
+            if name.endswith('bias'):
+                p.normal_()
+
+
+def positions_for(unit: nn.Module, nodes_first_order: bool) -> int:
+    """A number of positions at which the unit takes the given order."""
+    threshold = nodes_first_threshold(unit.in_channels, unit.num_state,
+                                      unit.num_node)
+    assert threshold is not None and threshold - 1 >= unit.num_node
+    return threshold if nodes_first_order else threshold - 1
+
+
+@pytest.mark.parametrize('dims', [2, 3])
+@pytest.mark.parametrize('kwargs', [
+    dict(),
+    dict(normalize=True),
+    dict(num_state=5, num_node=3),
+])
+@pytest.mark.parametrize('nodes_first_order', [True, False])
+@pytest.mark.parametrize('train', [True, False])
+def test_trained_biases_match_literal_formulas(dims, kwargs, nodes_first_order,
+                                               train):
+    """Non-zero biases in both product orders: in the reassociated one the
+    state conv's bias reaches the nodes as ``b_s (B 1)^T``, weighted by each
+    node's total projection mass."""
+    unit = make_unit(dims, **kwargs).train(train)
+    randomize_gate(unit)
+    randomize_biases(unit)
+    assert unit.conv_state.bias.abs().min() > 0
+    length = positions_for(unit, nodes_first_order)
+    assert nodes_first(unit.in_channels, unit.num_state, unit.num_node,
+                       length) == nodes_first_order
+    # [N, C, 1, length] or [N, C, 1, 1, length]
+    x = torch.randn((2, unit.in_channels) + (1, ) * (dims - 1) + (length, ))
+    with torch.no_grad():
+        out = unit(x)
+        ref = literal_glore(unit, x)
+    torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-4)
+    # the state conv's bias moves the output: the comparison sees it
+    with torch.no_grad():
+        unit.conv_state.bias.zero_()
+        assert not torch.allclose(unit(x), out, rtol=1e-3, atol=1e-3)
+
+
 @pytest.mark.parametrize('dims', [2, 3])
 @pytest.mark.parametrize('train', [True, False])
 def test_other_conv_types_run_as_modules(dims, train):
@@ -387,6 +437,8 @@ def test_plugin_typo_names_the_unit():
     """mmcv's plugin builder calls the class directly: the error still names
     the unit and what it takes."""
     from mmcv.cnn import build_plugin_layer
-    with pytest.raises(TypeError, match=r"GloRe3d got unknown argument\(s\) "
-                       r"\['nodes'\]; allowed: \['in_channels'"):
+    with pytest.raises(
+            TypeError,
+            match=r"GloRe3d got unknown argument\(s\) "
+            r"\['nodes'\]; allowed: \['in_channels'"):
         build_plugin_layer(dict(type='GloRe3d', nodes=4), in_channels=16)
