@@ -61,12 +61,26 @@ def _recognition(model, cfg):
     return feats
 
 
+def _detection(model, cfg):
+    """Image at 64x96 -> the RPN's proposals and the RoI heads' outputs on
+    them (class scores, box deltas and, for Mask R-CNN, mask logits)."""
+    from mmdet.structures import DetDataSample
+    shape = (64, 96)
+    sample = DetDataSample(
+        metainfo=dict(img_shape=shape, ori_shape=shape, pad_shape=shape))
+    roi_outs = model(_image(cfg, *shape), [sample], mode='tensor')[-1]
+    cls_score = roi_outs[0]
+    assert cls_score.shape[1] == cfg.model.roi_head.bbox_head.num_classes + 1
+    return torch.cat([out.flatten() for out in roi_outs])
+
+
 # How to run one forward, by the config's default_scope. A config of a
 # library without an entry fails: add its recipe here.
 FORWARDS = {
     'mmpretrain': _classification,
     'mmseg': _segmentation,
     'mmaction': _recognition,
+    'mmdet': _detection,
 }
 
 # The one module per library that registers everything its configs may name
@@ -76,6 +90,7 @@ CUSTOM_IMPORTS = {
     'mmpretrain': 'glore_mm.mmpretrain',
     'mmseg': 'glore_mm.mmseg',
     'mmaction': 'glore_mm.mmaction',
+    'mmdet': 'glore_mm.mmdet',
 }
 
 

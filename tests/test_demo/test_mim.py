@@ -73,12 +73,12 @@ def test_mim_search_lists_every_model(tmp_path):
     assert sorted(found) == _model_names()
     for model in _models():
         assert found[model['Name']]['config'] == model['Config']
-        (result, ) = model['Results']
         # mim's field names: '<dataset>/<metric>', lower case, '_' for ' '
-        for metric, value in result['Metrics'].items():
-            field = (f"{result['Dataset'].lower()}/"
-                     f"{metric.lower().replace(' ', '_')}")
-            assert found[model['Name']][field] == value
+        for result in model['Results']:
+            for metric, value in result['Metrics'].items():
+                field = (f"{result['Dataset'].lower()}/"
+                         f"{metric.lower().replace(' ', '_')}")
+                assert found[model['Name']][field] == value
     assert any(model['Results'][0]['Metrics'] for model in _models())
 
 
