@@ -15,15 +15,17 @@ from typing import (Any, Iterator, List, NamedTuple, Optional, Sequence, Tuple,
                     Union)
 
 from mmengine.config import Config
+from mmengine.fileio import dump
 from mmengine.utils import track_iter_progress
 
-from glore_mm.utils import write_png
+from glore_mm.utils import atomic_output, write_png
 from .inferencers import (IMAGE_LIBRARIES, VIDEO_LIBRARIES, build_inferencer,
                           config_library, known_classes, read_config)
 from .outputs import (IMAGE_SUFFIXES, VIDEO_SUFFIXES, classification_output,
-                      list_inputs, segmentation_outputs, video_outputs)
-from .results import (SegmentationFiles, TopK, check_topk, describe,
-                      save_top_k, top_k)
+                      detection_outputs, list_inputs, segmentation_outputs,
+                      video_outputs)
+from .results import (DetectionFiles, SegmentationFiles, TopK, check_topk,
+                      describe, save_top_k, top_k)
 from .video import draw_video_label
 
 
@@ -76,6 +78,59 @@ def segment_images(inferencer: Any,
         write_png(overlay, result['visualization'], rgb=True)
         write_png(label_map, result['predictions'])
         written.append(SegmentationFiles(image, overlay, label_map))
+    return written
+
+
+def _check_score_thr(score_thr: float) -> None:
+    if not 0 <= score_thr <= 1:
+        raise ValueError(f'score_thr must be in [0, 1], but got {score_thr}')
+
+
+def detect_images(inferencer: Any,
+                  images: Sequence[str],
+                  outputs: Sequence[Tuple[str, str]],
+                  score_thr: float = 0.3) -> List[DetectionFiles]:
+    """Detect objects with a ``DetInferencer`` and save the results.
+
+    The inferencer draws the overlay (boxes, masks, class names and scores
+    of the detections of at least ``score_thr``) and gives every
+    detection; both are written here, to the planned files and atomically.
+
+    Args:
+        inferencer (DetInferencer): From
+            :func:`~.inferencers.build_inferencer`.
+        images (Sequence[str]): Image files.
+        outputs (Sequence[tuple[str, str]]): ``(overlay, predictions)``
+            files per image (:func:`~.outputs.detection_outputs`).
+        score_thr (float): Least score of a drawn detection, in [0, 1].
+            Defaults to 0.3, as mmdet's demo.
+
+    Returns:
+        list[DetectionFiles]: What was written, per image.
+
+    Raises:
+        ValueError: If ``score_thr`` is outside [0, 1].
+    """
+    _check_score_thr(score_thr)
+    inferencer.show_progress = False
+    classes = inferencer.model.dataset_meta.get('classes', None)
+    written = []
+    for image, (overlay, json_file) in _track(list(zip(images, outputs))):
+        result = inferencer(
+            image, return_vis=True, no_save_vis=True, pred_score_thr=score_thr)
+        (drawn, ), (prediction, ) = (result['visualization'],
+                                     result['predictions'])
+        write_png(overlay, drawn, rgb=True)
+        labels = prediction.get('labels', [])
+        prediction.update(
+            source=image,
+            label_names=[classes[i] for i in labels] if classes else None,
+            score_thr=score_thr)
+        with atomic_output(json_file) as tmp:
+            dump(prediction, tmp, file_format='json')
+        num_drawn = sum(score >= score_thr
+                        for score in prediction.get('scores', []))
+        written.append(DetectionFiles(image, overlay, json_file, num_drawn))
     return written
 
 
@@ -176,16 +231,18 @@ class ImageJob(NamedTuple):
     """A checked run over images, ready to go (:func:`prepare_images`).
 
     Attributes:
-        library (str): ``'mmseg'`` or ``'mmpretrain'``.
+        library (str): ``'mmseg'``, ``'mmpretrain'`` or ``'mmdet'``.
         inferencer: The library's inferencer, checkpoint loaded.
         images (list[str]): The image files.
         outputs (list[tuple[str, str]], optional): Segmentation: the
-            ``(overlay, label map)`` files per image.
+            ``(overlay, label map)`` files per image; detection: the
+            ``(overlay, predictions)`` files.
         json_file (str, optional): Classification: where the predictions
             go, or None.
         opacity (float): Segmentation: opacity of the drawn classes.
         with_labels (bool): Segmentation: class names on the overlays.
         topk (int): Classification: classes per image.
+        score_thr (float): Detection: least score of a drawn detection.
     """
     library: str
     inferencer: Any
@@ -195,6 +252,7 @@ class ImageJob(NamedTuple):
     opacity: float
     with_labels: bool
     topk: int
+    score_thr: float
 
 
 def prepare_images(img: str,
@@ -204,7 +262,8 @@ def prepare_images(img: str,
                    device: Optional[str] = None,
                    opacity: float = 0.5,
                    with_labels: bool = False,
-                   topk: int = 5) -> ImageJob:
+                   topk: int = 5,
+                   score_thr: float = 0.3) -> ImageJob:
     """Check a run over images and build its inferencer.
 
     Options, the config's library, the inputs and the outputs are checked
@@ -222,52 +281,66 @@ def prepare_images(img: str,
     """
     _check_opacity(opacity)
     check_topk(topk)
+    _check_score_thr(score_thr)
     cfg, library = _checked_config(config, IMAGE_LIBRARIES, 'images')
     images = list_inputs(img, IMAGE_SUFFIXES)
     outputs = json_file = None
     if library == 'mmseg':
         outputs = segmentation_outputs(img, images, out_file)
+    elif library == 'mmdet':
+        outputs = detection_outputs(img, images, out_file)
     else:
         json_file = classification_output(out_file)
     inferencer = build_inferencer(cfg, checkpoint, device, IMAGE_LIBRARIES)
     return ImageJob(library, inferencer, images, outputs, json_file, opacity,
-                    with_labels, topk)
+                    with_labels, topk, score_thr)
 
 
-def run_images(job: ImageJob) -> List[Union[SegmentationFiles, TopK]]:
-    """Segment or classify the images of a job and write its outputs.
+def run_images(
+        job: ImageJob) -> List[Union[SegmentationFiles, DetectionFiles, TopK]]:
+    """Segment, detect in or classify the images of a job and write its
+    outputs.
 
     Returns:
-        list[SegmentationFiles] | list[TopK]: Per image.
+        list[SegmentationFiles] | list[DetectionFiles] | list[TopK]: Per
+        image.
     """
     if job.library == 'mmseg':
         return segment_images(job.inferencer, job.images, job.outputs,
                               job.opacity, job.with_labels)
+    if job.library == 'mmdet':
+        return detect_images(job.inferencer, job.images, job.outputs,
+                             job.score_thr)
     predictions = classify_images(job.inferencer, job.images, job.topk)
     if job.json_file is not None:
         save_top_k(predictions, job.json_file)
     return predictions
 
 
-def infer_images(img: str,
-                 config: str,
-                 checkpoint: str,
-                 out_file: Optional[str] = None,
-                 device: Optional[str] = None,
-                 opacity: float = 0.5,
-                 with_labels: bool = False,
-                 topk: int = 5) -> List[Union[SegmentationFiles, TopK]]:
-    """Segment or classify an image or a folder of images.
+def infer_images(
+    img: str,
+    config: str,
+    checkpoint: str,
+    out_file: Optional[str] = None,
+    device: Optional[str] = None,
+    opacity: float = 0.5,
+    with_labels: bool = False,
+    topk: int = 5,
+    score_thr: float = 0.3
+) -> List[Union[SegmentationFiles, DetectionFiles, TopK]]:
+    """Segment, detect in or classify an image or a folder of images.
 
     With an mmseg config, writes an overlay and a label map per image (see
-    :func:`~.outputs.segmentation_outputs` for where). With an mmpretrain
-    config, finds the ``topk`` best classes of every image and, if
-    ``out_file`` is given, writes them to that JSON file
-    (:func:`~.results.save_top_k`).
+    :func:`~.outputs.segmentation_outputs` for where). With an mmdet
+    config, writes an overlay of the detections and a JSON of the
+    predictions per image (:func:`~.outputs.detection_outputs`,
+    :func:`detect_images`). With an mmpretrain config, finds the ``topk``
+    best classes of every image and, if ``out_file`` is given, writes them
+    to that JSON file (:func:`~.results.save_top_k`).
 
     Args:
         img (str): Image file or folder of images.
-        config (str): mmseg or mmpretrain config file.
+        config (str): mmseg, mmdet or mmpretrain config file.
         checkpoint (str): Checkpoint file.
         out_file (str, optional): See above. Defaults to None.
         device (str, optional): Device to run on. Defaults to None (MMEngine
@@ -277,13 +350,16 @@ def infer_images(img: str,
         with_labels (bool): Also write class names on the overlays
             (segmentation). Defaults to False.
         topk (int): Classes per image (classification). Defaults to 5.
+        score_thr (float): Least score of a drawn detection (detection),
+            in [0, 1]. Defaults to 0.3.
 
     Returns:
-        list[SegmentationFiles] | list[TopK]: Per image.
+        list[SegmentationFiles] | list[DetectionFiles] | list[TopK]: Per
+        image.
     """
     return run_images(
         prepare_images(img, config, checkpoint, out_file, device, opacity,
-                       with_labels, topk))
+                       with_labels, topk, score_thr))
 
 
 class VideoJob(NamedTuple):

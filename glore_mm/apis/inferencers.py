@@ -1,15 +1,16 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
 """Which library a config belongs to, and its inferencer built strictly.
 
-A config belongs to mmseg, mmpretrain or mmaction, which its
+A config belongs to mmseg, mmpretrain, mmaction or mmdet, which its
 ``default_scope`` says (or, failing that, its model type).
 :func:`build_inferencer` imports the config's ``custom_imports`` (which
 registers the GloRe modules) and builds that library's own inferencer:
-``MMSegInferencer``, ``ImageClassificationInferencer`` or
-``ActionRecogInferencer``. What they leave out is added here: a checkpoint
-that is no checkpoint, or not one of this model, is refused (they load
-leniently), and mmpretrain's and mmaction's models get BN for SyncBN
-without CUDA, as mmseg's inferencer does by itself.
+``MMSegInferencer``, ``ImageClassificationInferencer``,
+``ActionRecogInferencer`` or ``DetInferencer``. What they leave out is
+added here: a checkpoint that is no checkpoint, or not one of this model,
+is refused (they load leniently), and mmpretrain's and mmaction's models
+get BN for SyncBN without CUDA, as mmseg's and mmdet's inferencers do by
+themselves.
 """
 import os.path as osp
 from typing import Any, Optional, Sequence, Union
@@ -29,8 +30,9 @@ LIBRARY_MODEL_TYPES = {
     'mmseg': ('EncoderDecoder', 'CascadeEncoderDecoder'),
     'mmpretrain': ('ImageClassifier', ),
     'mmaction': ('Recognizer2D', 'Recognizer3D'),
+    'mmdet': ('MaskRCNN', 'FasterRCNN'),
 }
-IMAGE_LIBRARIES = ('mmseg', 'mmpretrain')
+IMAGE_LIBRARIES = ('mmseg', 'mmpretrain', 'mmdet')
 VIDEO_LIBRARIES = ('mmaction', )
 #: The files MMEngine reads configs from.
 CONFIG_SUFFIXES = ('.json', '.py', '.yaml', '.yml')
@@ -77,9 +79,9 @@ def config_library(cfg: Config) -> str:
         cfg (Config): The config.
 
     Returns:
-        str: ``'mmseg'``, ``'mmpretrain'`` or ``'mmaction'``: the config's
-        ``default_scope`` if it is one of these, else the library whose
-        model type the config's ``model.type`` is.
+        str: ``'mmseg'``, ``'mmpretrain'``, ``'mmaction'`` or ``'mmdet'``:
+        the config's ``default_scope`` if it is one of these, else the
+        library whose model type the config's ``model.type`` is.
 
     Raises:
         ValueError: If neither tells.
@@ -107,8 +109,9 @@ def build_inferencer(config: Union[str, Config],
     """Build the inferencer of the config's library with a checkpoint.
 
     ``MMSegInferencer`` for mmseg configs, ``ImageClassificationInferencer``
-    for mmpretrain configs and ``ActionRecogInferencer`` (video files) for
-    mmaction configs, after importing the config's ``custom_imports``.
+    for mmpretrain configs, ``ActionRecogInferencer`` (video files) for
+    mmaction configs and ``DetInferencer`` for mmdet configs, after
+    importing the config's ``custom_imports``.
     Without CUDA, SyncBN layers become BN.
 
     Args:
@@ -117,7 +120,7 @@ def build_inferencer(config: Union[str, Config],
         device (str, optional): Device to run on; MMEngine picks one if
             None. Defaults to None.
         libraries (Sequence[str]): The libraries the caller accepts.
-            Defaults to all three.
+            Defaults to all four.
         label_file (str, optional): mmaction only: a text file with one
             class name per line, in class order; the inferencer's
             visualizer holds the names. Defaults to None.
@@ -151,6 +154,13 @@ def build_inferencer(config: Union[str, Config],
             cfg.visualizer = ConfigDict(type='SegLocalVisualizer')
         # turns SyncBN into BN itself on a machine without CUDA
         inferencer = MMSegInferencer(
+            model=cfg, weights=checkpoint, device=device)
+    elif library == 'mmdet':
+        from mmdet.apis import DetInferencer
+        if cfg.get('visualizer', None) is None:
+            cfg.visualizer = ConfigDict(type='DetLocalVisualizer')
+        # turns SyncBN into BN itself, as mmseg's does
+        inferencer = DetInferencer(
             model=cfg, weights=checkpoint, device=device)
     elif library == 'mmpretrain':
         from mmpretrain.apis import ImageClassificationInferencer

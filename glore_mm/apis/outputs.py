@@ -4,7 +4,8 @@
 An input is a file or a folder; :func:`list_inputs` lists the files of a
 folder that have a known suffix. For a file, the output is a file; for a
 folder, the output is a folder that gets one file per input, named after
-it (:func:`segmentation_outputs`, :func:`video_outputs`). Every plan is
+it (:func:`segmentation_outputs`, :func:`detection_outputs`,
+:func:`video_outputs`). Every plan is
 checked before any model is built: an output that is a file where a folder
 is needed, a folder given a file's name, or two inputs that would write
 the same file are refused.
@@ -20,6 +21,7 @@ VIDEO_SUFFIXES = ('.avi', '.mkv', '.mov', '.mp4', '.webm')
 #: Where outputs go when no ``out_file`` is given.
 DEFAULT_OUT_DIR = 'outputs'
 LABEL_MAP_SUFFIX = '_label.png'
+PREDICTIONS_SUFFIX = '.json'
 
 
 def list_inputs(path: str, suffixes: Sequence[str]) -> List[str]:
@@ -91,6 +93,30 @@ def _folder_outputs(source: str, inputs: Sequence[str], out_dir: str,
     ]
 
 
+def _overlay_outputs(source: str, images: Sequence[str],
+                     out_file: Optional[str],
+                     beside_suffix: str) -> List[Tuple[str, str]]:
+    """``(overlay, file beside it)`` per image: see
+    :func:`segmentation_outputs`, the file beside an overlay being
+    ``<overlay name><beside_suffix>``."""
+    if osp.isdir(source):
+        overlays = _folder_outputs(source, images, out_file or DEFAULT_OUT_DIR,
+                                   '.png')
+    else:
+        overlay = out_file or osp.join(
+            DEFAULT_OUT_DIR,
+            osp.splitext(osp.basename(source))[0] + '.png')
+        if osp.splitext(overlay)[1].lower() != '.png':
+            raise ValueError(f'out_file {overlay!r} must end in .png (the '
+                             'overlay is written as a PNG)')
+        overlays = [overlay]
+    outputs = [(overlay, osp.splitext(overlay)[0] + beside_suffix)
+               for overlay in overlays]
+    _check_unique([path for pair in outputs for path in pair],
+                  [img for img in images for _ in range(2)])
+    return outputs
+
+
 def segmentation_outputs(source: str, images: Sequence[str],
                          out_file: Optional[str]) -> List[Tuple[str, str]]:
     """Where the overlay and the label map of every image go.
@@ -114,22 +140,24 @@ def segmentation_outputs(source: str, images: Sequence[str],
             file or a file name for a folder, or two images would share an
             output.
     """
-    if osp.isdir(source):
-        overlays = _folder_outputs(source, images, out_file or DEFAULT_OUT_DIR,
-                                   '.png')
-    else:
-        overlay = out_file or osp.join(
-            DEFAULT_OUT_DIR,
-            osp.splitext(osp.basename(source))[0] + '.png')
-        if osp.splitext(overlay)[1].lower() != '.png':
-            raise ValueError(f'out_file {overlay!r} must end in .png (the '
-                             'overlay is written as a PNG)')
-        overlays = [overlay]
-    outputs = [(overlay, osp.splitext(overlay)[0] + LABEL_MAP_SUFFIX)
-               for overlay in overlays]
-    _check_unique([path for pair in outputs for path in pair],
-                  [img for img in images for _ in range(2)])
-    return outputs
+    return _overlay_outputs(source, images, out_file, LABEL_MAP_SUFFIX)
+
+
+def detection_outputs(source: str, images: Sequence[str],
+                      out_file: Optional[str]) -> List[Tuple[str, str]]:
+    """Where the overlay and the predictions of every image go.
+
+    The overlays go where :func:`segmentation_outputs` puts them; the
+    predictions of an image go beside its overlay, as
+    ``<overlay name>.json``.
+
+    Returns:
+        list[tuple[str, str]]: ``(overlay, predictions)`` per image.
+
+    Raises:
+        ValueError: As :func:`segmentation_outputs`.
+    """
+    return _overlay_outputs(source, images, out_file, PREDICTIONS_SUFFIX)
 
 
 def video_outputs(source: str, videos: Sequence[str],

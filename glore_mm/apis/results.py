@@ -1,10 +1,10 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
 """What inference gives per input, and how it is printed and saved.
 
-Segmentation writes files (:class:`SegmentationFiles`); classification and
-action recognition give the best classes (:class:`TopK`), which neither
-mmpretrain's nor mmaction's inferencer picks: they return the best class
-and every score.
+Segmentation and detection write files (:class:`SegmentationFiles`,
+:class:`DetectionFiles`); classification and action recognition give the
+best classes (:class:`TopK`), which neither mmpretrain's nor mmaction's
+inferencer picks: they return the best class and every score.
 """
 from typing import List, NamedTuple, Optional, Sequence, Union
 
@@ -43,6 +43,28 @@ class SegmentationFiles(NamedTuple):
     source: str
     overlay: str
     label_map: str
+
+
+class DetectionFiles(NamedTuple):
+    """What detecting the objects of one image wrote.
+
+    Attributes:
+        source (str): The image.
+        overlay (str): PNG of the image with the detections of at least
+            the score threshold drawn over it: boxes, masks, class names
+            and scores, by mmdet's visualizer.
+        predictions (str): JSON of every detection of the model (mmdet's
+            ``DetInferencer.pred2dict``: ``labels``, ``scores``, ``bboxes``
+            as ``[x1, y1, x2, y2]`` in pixels of the image, ``masks`` as
+            COCO RLE for instance segmentation), with the image
+            (``source``), the class name of every label (``label_names``)
+            and the ``score_thr`` the overlay was drawn with.
+        num_drawn (int): The detections drawn on the overlay.
+    """
+    source: str
+    overlay: str
+    predictions: str
+    num_drawn: int
 
 
 def check_topk(k: int) -> None:
@@ -109,9 +131,14 @@ def save_top_k(predictions: Sequence[TopK], path: str) -> None:
         dump([p._asdict() for p in predictions], tmp, file_format='json')
 
 
-def format_result(result: Union[SegmentationFiles, TopK]) -> str:
+def format_result(
+        result: Union[SegmentationFiles, DetectionFiles, TopK]) -> str:
     """What a demo prints for one input's result."""
     if isinstance(result, SegmentationFiles):
         return (f'{result.source}\n  overlay: {result.overlay}\n'
                 f'  label map: {result.label_map}')
+    if isinstance(result, DetectionFiles):
+        return (f'{result.source}\n  overlay: {result.overlay} '
+                f'({result.num_drawn} detections drawn)\n'
+                f'  predictions: {result.predictions}')
     return format_top_k(result)
