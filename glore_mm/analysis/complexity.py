@@ -19,6 +19,7 @@ from mmengine.analysis import FlopAnalyzer
 from mmengine.analysis.jit_handles import bmm_flop_jit
 from mmengine.config import Config
 from mmengine.registry import MODELS
+from mmengine.structures import BaseDataElement
 
 from glore_mm.apis import init_model
 from glore_mm.models import GloReNd, glore_units_of
@@ -49,10 +50,14 @@ def flop_analyzer(model: nn.Module, inputs: Tuple) -> FlopAnalyzer:
 
 
 class TensorForward(nn.Module):
-    """Runs ``model(inputs, mode='tensor')``: the inference path.
+    """Runs ``model(inputs, data_samples, mode='tensor')``: the inference
+    path.
 
     For mmpretrain that is backbone, neck and head; for mmseg backbone and
-    decode head; for mmaction backbone and classification head.
+    decode head; for mmaction backbone and classification head; for mmdet's
+    two-stage detectors backbone, neck, the RPN's proposals and the RoI
+    heads on them. The data samples carry each input's shape, which the
+    detectors read (the other libraries ignore them).
     """
 
     def __init__(self, model: nn.Module) -> None:
@@ -60,7 +65,18 @@ class TensorForward(nn.Module):
         self.model = model
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        return self.model(inputs, mode='tensor')
+        height, width = inputs.shape[-2:]
+        shape = (int(height), int(width))
+        data_samples = [
+            BaseDataElement(
+                metainfo=dict(
+                    img_shape=shape,
+                    ori_shape=shape,
+                    pad_shape=shape,
+                    batch_input_shape=shape,
+                    scale_factor=(1.0, 1.0))) for _ in range(len(inputs))
+        ]
+        return self.model(inputs, data_samples, mode='tensor')
 
 
 def count_complexity(model: nn.Module, inputs: Tuple) -> Dict:

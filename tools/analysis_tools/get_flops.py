@@ -8,7 +8,9 @@ Builds the config's model twice, as written and with the units removed
 multiplies with and mmengine 0.10 does not count. The forward is the
 inference path, ``model(inputs, mode='tensor')``: backbone, neck and head
 for mmpretrain; backbone and decode head for mmseg (the training-only
-auxiliary head is left out); backbone and head for mmaction. One
+auxiliary head is left out); backbone and head for mmaction; backbone,
+neck, RPN and RoI heads on its proposals for mmdet's two-stage detectors
+(their count depends on the proposals; the units' does not). One
 multiply-add counts as one FLOP.
 
 Example:
@@ -26,11 +28,13 @@ from glore_mm.utils import refuse_bad_input
 
 # Input shape per default_scope when --shape is not given: (H, W) for
 # images, (T, H, W) for clips; mmseg takes the config's crop size when it
-# has one.
+# has one; mmdet's is its COCO test scale (1333 x 800) padded to a multiple
+# of 32, as its data preprocessor pads it.
 DEFAULT_SHAPES = {
     'mmpretrain': (224, 224),
     'mmseg': (512, 1024),
-    'mmaction': (8, 224, 224)
+    'mmaction': (8, 224, 224),
+    'mmdet': (800, 1344)
 }
 
 
@@ -45,8 +49,8 @@ def parse_args(
         type=int,
         nargs='+',
         help='input height and width (one number: square; video: T H W); '
-        'defaults to 224x224 for mmpretrain, the crop size for mmseg and '
-        '8x224x224 for mmaction')
+        'defaults to 224x224 for mmpretrain, the crop size for mmseg, '
+        '8x224x224 for mmaction and 800x1344 for mmdet')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
