@@ -154,7 +154,7 @@ def test_video_config_is_refused_with_a_clear_error(val_images):
     with pytest.raises(ValueError) as error:
         infer_images(str(val_images[0]), str(config), 'unused.pth')
     assert 'is an mmaction config' in str(error.value)
-    assert "['mmseg', 'mmpretrain']" in str(error.value)
+    assert "['mmseg', 'mmpretrain', 'mmdet']" in str(error.value)
 
 
 # Classification

@@ -27,13 +27,19 @@ def test_config_library(cfg, library):
 
 
 def test_config_library_unknown():
-    cfg = Config(dict(default_scope='mmdet', model=dict(type='FasterRCNN')))
+    cfg = Config(dict(default_scope='mmocr', model=dict(type='DBNet')))
     with pytest.raises(ValueError) as error:
         config_library(cfg)
     message = str(error.value)
-    assert "default_scope='mmdet'" in message
-    assert "model.type='FasterRCNN'" in message
-    assert "['mmaction', 'mmpretrain', 'mmseg']" in message
+    assert "default_scope='mmocr'" in message
+    assert "model.type='DBNet'" in message
+    assert "['mmaction', 'mmdet', 'mmpretrain', 'mmseg']" in message
+
+
+def test_config_library_of_a_detector():
+    assert config_library(Config(dict(default_scope='mmdet'))) == 'mmdet'
+    assert config_library(Config(dict(model=dict(type='MaskRCNN')))) == \
+        'mmdet'
 
 
 def test_atomic_output_renames_on_success_only(tmp_path):
@@ -108,7 +114,7 @@ IMAGE_CONFIG = 'configs/mmseg/glore_r50-d8_4xb2-40k_cityscapes-512x1024.py'
 
 @pytest.mark.parametrize('infer, config, message', [
     (infer_images, VIDEO_CONFIG, "is an mmaction config; images take a "
-     "config of ['mmseg', 'mmpretrain']"),
+     "config of ['mmseg', 'mmpretrain', 'mmdet']"),
     (infer_videos, IMAGE_CONFIG,
      "is an mmseg config; videos take a config of ['mmaction']"),
 ])
