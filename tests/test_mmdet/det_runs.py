@@ -2,8 +2,10 @@
 """Constants and functions of the mmdet tests that run the tools."""
 import re
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Tuple, Union
 
+import numpy as np
+import torch
 from fashion_mnist_files import fashion_arrays, write_fashion_src
 from tool_runner import REPO
 
@@ -59,3 +61,15 @@ def check_ap(metrics: Dict[str, float]) -> None:
     for key in AP_KEYS:
         assert key in metrics, (key, sorted(metrics))
         assert 0 <= metrics[key] <= 1, (key, metrics[key])
+
+
+def dense_masks(masks: Union[torch.Tensor, List[Dict]],
+                shape: Tuple[int, int]) -> np.ndarray:
+    """The ``(N, H, W)`` bool masks of dumped predictions: a tensor
+    (MMEngine's ``DumpResults``) or COCO RLE (mmdet's ``DumpDetResults``,
+    mmdet's ``DetInferencer``)."""
+    if isinstance(masks, torch.Tensor):
+        return masks.numpy().astype(bool)
+    from pycocotools import mask as mask_utils
+    decoded = [mask_utils.decode(m).astype(bool) for m in masks]
+    return np.array(decoded).reshape(len(masks), *shape)

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 import torch
-from det_runs import DET_CONFIG, NUM_VAL, check_ap, coco_metrics, det_options
+from det_runs import (DET_CONFIG, NUM_VAL, check_ap, coco_metrics, dense_masks,
+                      det_options)
 from tool_runner import TOOLS, free_port, log_text, run_tool, tool_env
 
 import glore_mm  # noqa: F401  (importing it installs the checkpoint allowlist)
@@ -46,7 +47,8 @@ def test_test_tool_dumps_predictions_and_draws(det_data, det_tested):
         instances = prediction['pred_instances']
         count = len(instances['scores'])
         assert instances['bboxes'].shape == (count, 4)
-        assert instances['masks'].shape == (count, 96, 96)
+        assert dense_masks(instances['masks'], (96, 96)).shape == \
+            (count, 96, 96)
     drawn = (det_tested.show_dir / 'vis_data' / 'vis_image').glob('*.png')
     assert len(list(drawn)) == NUM_VAL
 
