@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 from mmengine.logging import HistoryBuffer, MessageHub
-from toy_training import toy_config, train
 
 from glore_mm.utils import (allow_mmengine_checkpoints,
                             mmengine_checkpoint_globals)
+from tests.test_engine.toy_training import toy_config, train
 
 
 def _roundtrip(obj, weights_only: bool = True):

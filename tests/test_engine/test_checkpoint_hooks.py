@@ -11,10 +11,10 @@ from typing import List, Optional
 
 import pytest
 import torch
-from toy_training import toy_config, train
 
 from glore_mm.utils.fileio import (PARTIAL_SUFFIX, atomic_write,
                                    remove_partial_files)
+from tests.test_engine.toy_training import toy_config, train
 
 HERE = Path(__file__).resolve().parent
 
@@ -115,7 +115,7 @@ def test_write_failing_halfway(tmp_path, monkeypatch, hook_type, part,
 
 KILLED_RUN = '''
 import sys
-from toy_training import toy_config, train
+from tests.test_engine.toy_training import toy_config, train
 train(toy_config(sys.argv[1], custom_hooks=[dict(
     type='FaultToyFailingWrites', part='iter_8', at_iter=4, kill=True)]))
 '''
