@@ -11,7 +11,7 @@ import argparse
 import json
 import os
 import os.path as osp
-from typing import Dict, List, NamedTuple, Optional, Sequence
+from typing import Dict, List, NamedTuple, Optional, Sequence, Union
 
 import yaml
 from mmengine.config import Config
@@ -25,6 +25,11 @@ REPO = osp.dirname(osp.dirname(HERE))
 #: The runner as the report names it, relative to the repository.
 SCRIPT = osp.relpath(osp.join(HERE, 'run.py'), REPO).replace(os.sep, '/')
 EXPERIMENTS_FILE = osp.join(HERE, 'experiments.yml')
+
+#: ``predictions`` of an experiment -> what ``tools/test.py --out`` keeps
+#: in each run's work dir: a pickle of the predicted data samples, or a
+#: folder with one prediction PNG per test image (mmseg).
+PREDICTION_OUTPUTS = {True: 'predictions.pkl', 'images': 'predictions'}
 
 
 class Variant(NamedTuple):
@@ -48,15 +53,29 @@ class Experiment(NamedTuple):
     data_options: Sequence[str]
     data_root: str
     baseline: str
-    visualise: str
+    visualise: Optional[str]
     vis_image: Optional[str] = None
-    predictions: bool = False
+    predictions: Union[bool, str] = False
     module: Optional[str] = None
 
     @property
     def module_name(self) -> str:
         """The module of this folder that holds the experiment's code."""
         return self.module or self.name
+
+    @property
+    def predictions_name(self) -> str:
+        """What ``tools/test.py --out`` writes in a run's work dir.
+
+        Raises:
+            ValueError: If ``predictions`` is not one of
+                :data:`PREDICTION_OUTPUTS`.
+        """
+        if self.predictions not in PREDICTION_OUTPUTS:
+            raise ValueError(f'experiment {self.name!r}: predictions must be '
+                             f'one of {list(PREDICTION_OUTPUTS)}, but got '
+                             f'{self.predictions!r}')
+        return PREDICTION_OUTPUTS[self.predictions]
 
 
 def load_experiments(path: str = EXPERIMENTS_FILE) -> Dict[str, Experiment]:
@@ -132,10 +151,11 @@ def run_dir(args: argparse.Namespace, variant: Variant, seed: int) -> str:
     return osp.join(args.work_dir, variant.key, f'seed{seed}')
 
 
-def predictions_file(args: argparse.Namespace, variant: Variant,
-                     seed: int) -> str:
-    """Where the test predictions of one run are kept."""
-    return osp.join(run_dir(args, variant, seed), 'predictions.pkl')
+def predictions_path(exp: Experiment, args: argparse.Namespace,
+                     variant: Variant, seed: int) -> str:
+    """Where the test predictions of one run are kept: a file or a folder
+    (:attr:`Experiment.predictions_name`)."""
+    return osp.join(run_dir(args, variant, seed), exp.predictions_name)
 
 
 def run_options(exp: Experiment, variant: Variant, seed: int,

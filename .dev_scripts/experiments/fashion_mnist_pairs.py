@@ -5,41 +5,31 @@ mmcv NonLocal2d there; test accuracy, when each run left chance level,
 the cost of each model, and the accuracy against the distance of the items
 (from the test predictions of ``tools/test.py --out``)."""
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Tuple
+from functools import partial
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 import torch
-from experiment import (Context, all_runs, data_root_of, predictions_file,
-                        read_scalars, require_debian_fashion_mnist, run_config,
-                        run_dir, variant_of)
+from curves import (curve_finding_lines, curve_lines, left_chance_at,
+                    plot_curves)
+from experiment import (Context, data_root_of, predictions_path,
+                        require_debian_fashion_mnist, run_config, variant_of)
 from mmengine.config import Config
-from report import (LOSS_WINDOW, comparison_lines, decay_name, decay_step,
-                    glore_unit, image_link, machine_lines, optimizer_phrase,
-                    plot_mean_band, plural, rerun_lines, results_table,
+from report import (LOSS_WINDOW, comparison_lines, cost_table, decay_name,
+                    decay_step, glore_unit, image_link, machine_lines,
+                    optimizer_phrase, plural, rerun_lines, results_table,
                     runs_at_a_time, settings_lines, stage_name, table)
 
-from glore_mm.analysis import analyse_config
-from glore_mm.analysis.cost import (classification_batch,
-                                    config_train_step_call, time_train_steps)
+from glore_mm.analysis.cost import classification_batch
 from glore_mm.analysis.probes import (backbone_shapes, module_outputs,
                                       receptive_widths)
-from glore_mm.analysis.statistics import (first_step_below, mean_std,
-                                          separation, trailing_mean)
+from glore_mm.analysis.statistics import mean_std, separation
 from glore_mm.apis import init_model
 from glore_mm.datasets import fashion_mnist, fashion_mnist_pairs
 from glore_mm.utils import save_figure
 
 #: Bins of the accuracy against distance: quantiles of the test distances.
 DISTANCE_BINS = 4
-#: Interleaved training steps timed per model (2 with --quick).
-COST_REPEATS = 10
-#: Mean loss of a 2-class model that outputs the same scores for every
-#: input: chance level.
-CHANCE_LOSS = float(np.log(2))
-#: A run has left chance level at the first iteration at which its loss,
-#: averaged over the last PLATEAU_WINDOW logged values, is below this.
-LEFT_CHANCE_LOSS = 0.6
-PLATEAU_WINDOW = 10
 #: A plain network whose mean accuracy is below this is close to chance.
 NEAR_CHANCE = 55
 
@@ -123,7 +113,7 @@ def distance_results(
         rows = []
         for r in ctx.results[variant.key]:
             correct = read_correct(
-                predictions_file(ctx.args, variant, r['seed']))
+                predictions_path(ctx.experiment, ctx.args, variant, r['seed']))
             accuracy, counts = accuracy_by_distance(correct, samples, edges)
             rows.append(accuracy)
         accuracies[variant.key] = np.array(rows)
@@ -178,140 +168,6 @@ def plot_distance(ctx: Context, edges: np.ndarray,
 
 
 # --------------------------------------------------------------------------
-# training curves
-
-
-def left_chance_at(result: Dict) -> Optional[int]:
-    """The first logged iteration at which the loss averaged over the last
-    :data:`PLATEAU_WINDOW` logged values (the curve of :func:`plot_curves`)
-    is below :data:`LEFT_CHANCE_LOSS`; None if it never is."""
-    return first_step_below(result['loss'], result['steps'], LEFT_CHANCE_LOSS,
-                            PLATEAU_WINDOW)
-
-
-def metric_curve(ctx: Context, key: str,
-                 seed: int) -> Tuple[List[int], List[float]]:
-    """The validation steps (epochs) and metric values of one run, read
-    from its ``vis_data/scalars.json``."""
-    variant = variant_of(ctx.experiment, key)
-    records = read_scalars(run_dir(ctx.args, variant, seed))
-    metric = ctx.experiment.metric
-    rows = [r for r in records if metric in r]
-    return [r['step'] for r in rows], [r[metric] for r in rows]
-
-
-def curve_lines(
-    ctx: Context, left: Dict[str, List[Optional[int]]]
-) -> Tuple[List[str], Dict[str, np.ndarray], List[int]]:
-    """The training-curve table: when each run left chance level (``left``,
-    per variant and seed, from :func:`left_chance_at`) and its test
-    accuracy after every epoch.
-
-    Returns:
-        tuple: The markdown lines, the accuracies per variant (seeds x
-        epochs) and the epochs.
-    """
-    exp = ctx.experiment
-    accuracies, epochs = {}, None
-    for variant in exp.variants:
-        rows = []
-        for r in ctx.results[variant.key]:
-            epochs, values = metric_curve(ctx, variant.key, r['seed'])
-            rows.append(values)
-        accuracies[variant.key] = np.array(rows)
-    columns = ['model', 'left chance at iteration (per seed)'
-               ] + [f'epoch {e}' for e in epochs]
-    rows = []
-    for variant in exp.variants:
-        left_at = ' / '.join('never' if i is None else str(i)
-                             for i in left[variant.key])
-        cells = [mean_std(column, 1) for column in accuracies[variant.key].T]
-        rows.append([variant.label, left_at, *cells])
-    return table(columns, rows), accuracies, epochs
-
-
-def curve_finding_lines(ctx: Context, left: Dict[str, List[Optional[int]]],
-                        accuracies: Dict[str, np.ndarray],
-                        epochs: Sequence[int]) -> List[str]:
-    """Where in training the variants part from the baseline, in words."""
-    exp = ctx.experiment
-    base = exp.baseline
-    parts = []
-    for variant in exp.variants:
-        reached = [i for i in left[variant.key] if i is not None]
-        if not reached:
-            parts.append(f'{variant.label} never did')
-            continue
-        when = (f'at iteration {min(reached)}' if len(reached) == 1 else
-                f'between iterations {min(reached)} and {max(reached)}')
-        parts.append(f'{variant.label} did in {len(reached)} of '
-                     f'{len(left[variant.key])} seeds, {when}')
-    lines = [
-        f'When the runs left chance level (a loss of ln 2 = '
-        f'{CHANCE_LOSS:.3f}; left when the mean of the last {PLATEAU_WINDOW} '
-        f'logged losses falls below {LEFT_CHANCE_LOSS}): ' + '; '.join(parts) +
-        '.'
-    ]
-    if base not in accuracies or len(ctx.args.seeds) < 2:
-        return lines
-    parted = []
-    for variant in exp.variants:
-        if variant.key == base:
-            continue
-        first = next((epoch for epoch, values, base_values in zip(
-            epochs, accuracies[variant.key].T, accuracies[base].T)
-                      if separation(values, base_values).above), None)
-        parted.append(f'{variant.label} from epoch {first}'
-                      if first is not None else f'{variant.label} at no epoch')
-    lines.append('The mean test accuracy exceeds the plain network\'s by more '
-                 'than twice the larger seed std: ' + '; '.join(parted) + '.')
-    return lines
-
-
-def plot_curves(ctx: Context, accuracies: Dict[str, np.ndarray],
-                epochs: Sequence[int], path: str) -> None:
-    """Smoothed training loss and test accuracy per epoch, mean over the
-    seeds, bands min-max."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    # quick runs log fewer values than the window
-    window = min([PLATEAU_WINDOW] + [len(r['loss']) for r in all_runs(ctx)])
-    for variant in ctx.experiment.variants:
-        runs = ctx.results[variant.key]
-        steps = np.asarray(runs[0]['steps'])[window - 1:]
-        curves = np.array([trailing_mean(r['loss'], window) for r in runs])
-        color = plot_mean_band(axes[0], steps, curves, variant.label)
-        plot_mean_band(
-            axes[1],
-            np.asarray(epochs),
-            accuracies[variant.key],
-            variant.label,
-            marker='o',
-            color=color)
-    axes[0].axhline(
-        CHANCE_LOSS, color='grey', linestyle=':', label='chance (ln 2)')
-    axes[0].axhline(
-        LEFT_CHANCE_LOSS,
-        color='grey',
-        linestyle='--',
-        label=f'left chance ({LEFT_CHANCE_LOSS})')
-    axes[0].set_title(f'training loss, mean of the last {window} logged')
-    axes[0].set_xlabel('iteration')
-    axes[0].set_ylabel('loss')
-    axes[1].axhline(50, color='grey', linestyle=':', label='chance')
-    axes[1].set_title('test accuracy after each epoch')
-    axes[1].set_xlabel('epoch')
-    axes[1].set_ylabel('test accuracy (%)')
-    for ax in axes:
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    save_figure(fig, path, dpi=100, bbox_inches='tight')
-    plt.close(fig)
-
-
-# --------------------------------------------------------------------------
 # models and cost
 
 
@@ -340,56 +196,6 @@ def block_lines(ctx: Context, canvas: Sequence[int]) -> List[str]:
                 f'`{name.rsplit(".", 1)[0]}` ({stage_name(name)}, {channels} '
                 f'channels on {height}x{width} maps: {inner})')
     return described
-
-
-def logged_seconds_per_iter(work_dir: str) -> float:
-    """Median logged ``time`` of a run's training iterations.
-
-    The first logged record (the warm-up) is left out when there are more.
-    """
-    times = [
-        r['time'] for r in read_scalars(work_dir)
-        if 'time' in r and 'loss' in r and 'lr' in r
-    ]
-    return float(np.median(times[1:] if len(times) > 1 else times))
-
-
-def cost_table(ctx: Context, canvas: Sequence[int]) -> Tuple[List[str], int]:
-    """Params, FLOPs and seconds per training iteration of each variant.
-
-    Returns:
-        tuple: The markdown lines and the number of timed steps per model.
-    """
-    torch.set_num_threads(ctx.args.threads)
-    batch = ctx.cfg.train_dataloader.batch_size
-    repeats = 2 if ctx.args.quick else COST_REPEATS
-    complexity, calls, logged = {}, {}, {}
-    for variant in ctx.experiment.variants:
-        cfg = run_config(ctx.experiment, variant, ctx.args)
-        shape = (cfg.model.backbone.in_channels, *canvas)
-        complexity[variant.key] = analyse_config(cfg, shape)
-        torch.manual_seed(0)
-        inputs, samples = classification_batch(batch, shape, num_classes=2)
-        calls[variant.key] = config_train_step_call(cfg, inputs, samples)
-        logged[variant.key] = np.mean([
-            logged_seconds_per_iter(run_dir(ctx.args, variant, r['seed']))
-            for r in ctx.results[variant.key]
-        ])
-    seconds = time_train_steps(calls, repeats, warmup=1)
-    base = ctx.experiment.baseline
-    rows = []
-    for variant in ctx.experiment.variants:
-        key = variant.key
-        ratio = (f'{seconds[key] / seconds[base]:.2f}x'
-                 if base in seconds else '-')
-        rows.append([
-            variant.label, f'{complexity[key]["params"] / 1e3:.1f} k',
-            f'{complexity[key]["flops"] / 1e6:.1f} M', f'{logged[key]:.3f}',
-            f'{seconds[key]:.3f}', ratio
-        ])
-    columns = ('model', 'params', 'FLOPs', 's/iter logged',
-               's/iter interleaved', 'vs plain')
-    return table(columns, rows), repeats
 
 
 # --------------------------------------------------------------------------
@@ -512,7 +318,8 @@ def report(ctx: Context) -> List[str]:
     curves, epoch_accuracies, epochs = curve_lines(ctx, left)
     plot_curves(ctx, epoch_accuracies, epochs,
                 osp.join(args.images, ctx.images['curves']))
-    cost, repeats = cost_table(ctx, canvas)
+    cost, repeats = cost_table(ctx, shape,
+                               partial(classification_batch, num_classes=2))
     lines = [
         f'## {exp.title}', '', *data_lines(info, distances), '',
         'mmpretrain\'s `ResNet_CIFAR` (3x3 stem, no max-pool) at depth '

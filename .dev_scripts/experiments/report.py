@@ -2,7 +2,8 @@
 """The parts every experiment's report shares.
 
 The results table, the comparison with the baseline, stability and
-reruns, the loss plot, image links, the settings (read from the configs)
+reruns, the loss plot, image links, the cost of each model (parameters,
+FLOPs, seconds per training step), the settings (read from the configs)
 and the machine, and the replacement of an experiment's generated section
 in the markdown report. Each experiment module writes its own section from
 these and its own findings.
@@ -11,12 +12,16 @@ import argparse
 import datetime
 import os
 import os.path as osp
-from typing import Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Sequence, Tuple
 
 import numpy as np
-from experiment import REPO, SCRIPT, Context, all_runs
+import torch
+from experiment import (REPO, SCRIPT, Context, all_runs, read_scalars,
+                        run_config, run_dir)
 from mmengine.config import Config
 
+from glore_mm.analysis import analyse_config
+from glore_mm.analysis.cost import config_train_step_call, time_train_steps
 from glore_mm.analysis.report import markdown_table
 from glore_mm.analysis.statistics import mean_std, separation, window_mean
 from glore_mm.apis import init_model
@@ -25,6 +30,8 @@ from glore_mm.utils import atomic_write, save_figure
 
 #: Iterations of the mean early and late training loss in the tables.
 LOSS_WINDOW = 20
+#: Interleaved training steps timed per model (2 with --quick).
+COST_REPEATS = 10
 #: The libraries whose versions the machine lines show, after torch.
 PACKAGES = ('mmengine', 'mmcv', 'mmpretrain', 'mmseg')
 
@@ -219,6 +226,69 @@ def plot_losses(ctx: Context, path: str, zoom: int) -> None:
     axes[0].legend(fontsize=8)
     save_figure(fig, path, dpi=100, bbox_inches='tight')
     plt.close(fig)
+
+
+# --------------------------------------------------------------------------
+# cost
+
+
+def logged_seconds_per_iter(work_dir: str) -> float:
+    """Median logged ``time`` of a run's training iterations.
+
+    The first logged record (the warm-up) is left out when there are more.
+    """
+    times = [
+        r['time'] for r in read_scalars(work_dir)
+        if 'time' in r and 'loss' in r and 'lr' in r
+    ]
+    return float(np.median(times[1:] if len(times) > 1 else times))
+
+
+def cost_table(ctx: Context, shape: Sequence[int],
+               make_batch: Callable) -> Tuple[List[str], int]:
+    """Params, FLOPs and seconds per training iteration of each variant.
+
+    Args:
+        ctx (Context): The experiment.
+        shape (Sequence[int]): One input without the batch axis, as the
+            FLOP counter and ``make_batch`` take it.
+        make_batch (Callable): ``make_batch(batch, shape)`` gives random
+            inputs and their data samples for a training step, e.g.
+            :func:`~glore_mm.analysis.cost.classification_batch` with its
+            number of classes.
+
+    Returns:
+        tuple: The markdown lines and the number of timed steps per model.
+    """
+    torch.set_num_threads(ctx.args.threads)
+    batch = ctx.cfg.train_dataloader.batch_size
+    repeats = 2 if ctx.args.quick else COST_REPEATS
+    complexity, calls, logged = {}, {}, {}
+    for variant in ctx.experiment.variants:
+        cfg = run_config(ctx.experiment, variant, ctx.args)
+        complexity[variant.key] = analyse_config(cfg, shape)
+        torch.manual_seed(0)
+        inputs, samples = make_batch(batch, shape)
+        calls[variant.key] = config_train_step_call(cfg, inputs, samples)
+        logged[variant.key] = np.mean([
+            logged_seconds_per_iter(run_dir(ctx.args, variant, r['seed']))
+            for r in ctx.results[variant.key]
+        ])
+    seconds = time_train_steps(calls, repeats, warmup=1)
+    base = ctx.experiment.baseline
+    rows = []
+    for variant in ctx.experiment.variants:
+        key = variant.key
+        ratio = (f'{seconds[key] / seconds[base]:.2f}x'
+                 if base in seconds else '-')
+        rows.append([
+            variant.label, f'{complexity[key]["params"] / 1e3:.1f} k',
+            f'{complexity[key]["flops"] / 1e6:.1f} M', f'{logged[key]:.3f}',
+            f'{seconds[key]:.3f}', ratio
+        ])
+    columns = ('model', 'params', 'FLOPs', 's/iter logged',
+               's/iter interleaved', 'vs plain')
+    return table(columns, rows), repeats
 
 
 # --------------------------------------------------------------------------

@@ -62,7 +62,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import report
 from experiment import (HERE, REPO, Context, Experiment, Variant, data_root_of,
-                        load_experiments, predictions_file, read_scalars,
+                        load_experiments, predictions_path, read_scalars,
                         run_config, run_dir, run_options)
 
 from glore_mm.analysis import analyse_config
@@ -277,7 +277,9 @@ def run_predictions(exp: Experiment, variant: Variant, result: Dict,
                     args: argparse.Namespace) -> Optional[float]:
     """Keep the test predictions of a trained run (``tools/test.py --out``).
 
-    Reused while newer than the run's ``result.json``.
+    Reused while newer than the run's ``result.json``; a folder of
+    predictions only once its test finished (its seconds recorded), since
+    the test writes it image by image.
 
     Returns:
         float | None: The seconds ``tools/test.py`` took (recorded beside
@@ -285,14 +287,17 @@ def run_predictions(exp: Experiment, variant: Variant, result: Dict,
         without that record.
     """
     work_dir = run_dir(args, variant, result['seed'])
-    out = predictions_file(args, variant, result['seed'])
+    out = predictions_path(exp, args, variant, result['seed'])
     seconds_file = osp.splitext(out)[0] + '_seconds.json'
-    if osp.isfile(out) and osp.getmtime(out) >= osp.getmtime(
+    if osp.exists(out) and osp.getmtime(out) >= osp.getmtime(
             osp.join(work_dir, 'result.json')):
-        if not osp.isfile(seconds_file):
+        if osp.isfile(seconds_file):
+            with open(seconds_file) as f:
+                return json.load(f)['seconds']
+        if not osp.isdir(out):
             return None
-        with open(seconds_file) as f:
-            return json.load(f)['seconds']
+    if osp.isdir(out):
+        shutil.rmtree(out)
     cmd = [
         sys.executable,
         osp.join(REPO, 'tools', 'test.py'),
@@ -313,7 +318,7 @@ def run_predictions(exp: Experiment, variant: Variant, result: Dict,
             stdout=log,
             stderr=subprocess.STDOUT)
     seconds = time.perf_counter() - start
-    if code != 0 or not osp.isfile(out):
+    if code != 0 or not osp.exists(out):
         raise SystemExit(f'testing failed (exit {code}): {" ".join(cmd)}\n'
                          f'see {work_dir}/test.log')
     atomic_write(json.dumps(dict(seconds=seconds)), seconds_file)
