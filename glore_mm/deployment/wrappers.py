@@ -152,12 +152,24 @@ EXPORT_SPECS: Dict[str, ExportSpec] = {
 }
 
 
+#: Scopes whose models are exported elsewhere, and where.
+EXPORTED_ELSEWHERE = {
+    'mmdet': ('detectors (their box decoding, NMS and mask pasting) are '
+              "exported by OpenMMLab's mmdeploy"),
+}
+
+
 def export_spec(scope: Optional[str]) -> ExportSpec:
     """The :class:`ExportSpec` of a config's ``default_scope``.
 
     Raises:
         ValueError: For a scope glore_mm does not export.
     """
+    if scope in EXPORTED_ELSEWHERE:
+        raise ValueError(
+            f'default_scope={scope!r}: ONNX export of these models is not '
+            f'supported by glore_mm: {EXPORTED_ELSEWHERE[scope]}; allowed '
+            f'default_scope: {sorted(EXPORT_SPECS)}')
     if scope not in EXPORT_SPECS:
         raise ValueError(
             f'default_scope={scope!r}: ONNX export is available for '
