@@ -96,6 +96,59 @@ def classification_batch(batch: int, shape: Sequence[int],
     return inputs, samples
 
 
+def segmentation_batch(batch: int, shape: Sequence[int],
+                       num_classes: int) -> Tuple[Tensor, List]:
+    """Random images and label maps for an mmseg segmentor.
+
+    Args:
+        batch (int): Images.
+        shape (Sequence[int]): One image, ``(channels, height, width)``.
+        num_classes (int): Labels are uniform in ``range(num_classes)``.
+
+    Returns:
+        tuple: Images ``[batch, *shape]`` uniform in 0-255 and one mmseg
+        ``SegDataSample`` with its label map and image shape per image.
+    """
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    inputs = torch.rand(batch, *shape) * 255
+    height, width = shape[1:]
+    samples = []
+    for _ in range(batch):
+        sample = SegDataSample(
+            metainfo=dict(
+                img_shape=(height, width),
+                ori_shape=(height, width),
+                pad_shape=(height, width)))
+        sample.gt_sem_seg = PixelData(
+            data=torch.randint(num_classes, (1, height, width)))
+        samples.append(sample)
+    return inputs, samples
+
+
+def action_batch(batch: int, shape: Sequence[int],
+                 num_classes: int) -> Tuple[Tensor, List]:
+    """Random clips and labels for an mmaction recognizer.
+
+    Args:
+        batch (int): Samples.
+        shape (Sequence[int]): One sample as the recognizer takes it,
+            ``(views, channels, frames, height, width)`` for a 3-D one.
+        num_classes (int): Labels cycle through ``range(num_classes)``.
+
+    Returns:
+        tuple: Clips ``[batch, *shape]`` uniform in 0-255 and one mmaction
+        ``ActionDataSample`` with its label per sample.
+    """
+    from mmaction.structures import ActionDataSample
+    inputs = torch.rand(batch, *shape) * 255
+    samples = [
+        ActionDataSample().set_gt_label(i % num_classes)
+        for i in range(batch)
+    ]
+    return inputs, samples
+
+
 def time_train_steps(calls: Mapping[str, Callable],
                      repeats: int,
                      warmup: int = 1) -> Dict[str, float]:

@@ -151,6 +151,46 @@ def receptive_widths(backbone: nn.Module, shape: Sequence[int]) -> List[int]:
     return widths
 
 
+def receptive_frames(backbone: nn.Module, shape: Sequence[int]) -> List[int]:
+    """Input frames that one central output of each res layer of a video
+    backbone depends on.
+
+    The temporal counterpart of :func:`receptive_widths`, measured the same
+    way (back-propagation in eval mode from a random clip): the frames of
+    the input whose gradient of the layer's output at its central position
+    in time and space, summed over channels, is not zero, counted from the
+    first to the last. A layer's output is ``[1, C, t, h, w]`` (I3D) or,
+    for backbones that run their blocks frame by frame (C2D), ``[t, C, h,
+    w]`` with the frames in the batch axis.
+
+    Args:
+        backbone (nn.Module): A video backbone with ``res_layers``.
+        shape (Sequence[int]): One clip without the batch axis,
+            ``(channels, frames, height, width)``.
+
+    Returns:
+        list[int]: One number of frames per res layer, in order.
+    """
+    layers = stage_names(backbone)
+    inputs = torch.rand(1, *shape, requires_grad=True)
+    with _eval_mode(backbone):
+        outputs = module_outputs(backbone, layers, inputs)
+    frames = []
+    for name in layers:
+        output = outputs[name]
+        if output.dim() == 5:  # [1, C, t, h, w]
+            t, h, w = output.shape[2:]
+            centre = output[0, :, t // 2, h // 2, w // 2]
+        else:  # [t, C, h, w]: frames in the batch axis
+            t, _, h, w = output.shape
+            centre = output[t // 2, :, h // 2, w // 2]
+        grad, = torch.autograd.grad(
+            centre.sum(), inputs, retain_graph=True)  # [1, C, T, H, W]
+        seen = torch.nonzero(grad.abs().sum((0, 1, 3, 4))).flatten()
+        frames.append(int(seen.max() - seen.min() + 1))
+    return frames
+
+
 def unit_output_scale(config: ConfigType,
                       inputs: Tensor,
                       checkpoint: Optional[str] = None,
