@@ -112,7 +112,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     print(line)
     print(f'Config: {args.config}')
     print(f'Input shape: (1, {", ".join(map(str, full_shape))}), forward: '
-          f"model(inputs, mode='tensor')")
+          f"model(inputs, data_samples, mode='tensor')")
     print(f"{'':16}{'params':>20}{'FLOPs':>24}")
     print(f"{'with units':16}{_size(full['params'], 'M'):>20}"
           f"{_size(full['flops'], 'G'):>24}")
