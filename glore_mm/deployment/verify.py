@@ -1,9 +1,12 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
 """Check an exported model against PyTorch at several input sizes.
 
-ONNX Runtime and PyTorch (eval mode) run the same random inputs at the
-export size and at two other sizes, and their outputs are compared as
-``max |ort - torch|`` and that divided by ``max |torch|``.
+A back end (:class:`~glore_mm.deployment.runtime.Runtime`: ONNX Runtime or
+OpenVINO) and PyTorch (eval mode) run the same inputs at the export size
+and at two other sizes, and their outputs are compared as
+``max |runtime - torch|`` and that divided by ``max |torch|``. The inputs
+are standard normal noise unless the caller gives a function that makes
+them (an INT8 model is checked on inputs like its calibration set's).
 
 One of the other sizes is chosen so that a GloRe unit of the model takes
 its matrix products in the other order than at the export size (the
@@ -21,7 +24,7 @@ unit.
 """
 import math
 from contextlib import contextmanager
-from typing import Dict, Iterator, List, NamedTuple, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 import torch
@@ -32,10 +35,10 @@ from glore_mm.models import glore_units_of
 from glore_mm.models.layers.glore_products import (nodes_first,
                                                    nodes_first_threshold)
 from glore_mm.utils import record_calls
-from .runtime import run_ort
+from .runtime import Runtime
 from .wrappers import ExportSpec
 
-#: Largest ``max |ort - torch| / max |torch|`` that passes in fp32.
+#: Largest ``max |runtime - torch| / max |torch|`` that passes in fp32.
 RTOL = 1e-4
 #: Units with a branch below this fraction of their input count as closed.
 CLOSED_BRANCH = 1e-6
@@ -64,17 +67,19 @@ class UnitRecord(NamedTuple):
 
 
 class SizeCheck(NamedTuple):
-    """ONNX Runtime against PyTorch at one input size.
+    """A back end against PyTorch at one input size.
 
     Attributes:
         label (str): Why this size: ``'export size'``, ``'other order'``
             or ``'other size'``.
         shape (tuple[int]): The input shape.
-        max_abs (float): ``max |ort - torch|``.
+        max_abs (float): ``max |runtime - torch|``.
         max_rel (float): ``max_abs / max |torch|``.
         units (dict): :class:`UnitRecord` per unit name, in PyTorch.
-        error (str): Why ONNX Runtime gave no comparable output (it failed,
+        error (str): Why the back end gave no comparable output (it failed,
             or gave another shape); empty if it did.
+        rtol (float): The largest ``max_rel`` that passes. Defaults to
+            :data:`RTOL`.
     """
     label: str
     shape: Tuple[int, ...]
@@ -82,10 +87,11 @@ class SizeCheck(NamedTuple):
     max_rel: float
     units: Dict[str, UnitRecord]
     error: str = ''
+    rtol: float = RTOL
 
     @property
     def passed(self) -> bool:
-        return not self.error and self.max_rel <= RTOL
+        return not self.error and self.max_rel <= self.rtol
 
 
 def product_order(unit: nn.Module, x: Tensor) -> Optional[bool]:
@@ -123,7 +129,12 @@ def record_units(model: nn.Module) -> Iterator[Dict[str, UnitRecord]]:
         yield records
 
 
-def _random_input(shape: Tuple[int, ...], seed: int) -> Tensor:
+#: Makes the input of a check: ``(shape, seed) -> Tensor``.
+InputMaker = Callable[[Tuple[int, ...], int], Tensor]
+
+
+def random_input(shape: Tuple[int, ...], seed: int) -> Tensor:
+    """Standard normal noise of ``shape``, seeded."""
     generator = torch.Generator().manual_seed(seed)
     return torch.randn(shape, generator=generator)
 
@@ -204,7 +215,7 @@ def other_order_shape(module: nn.Module,
         candidate = _scaled(shape, spec.input_axes, factor, batch)
         if candidate not in tried:
             tried.add(candidate)
-            _, other = run_recorded(module, _random_input(candidate, 0))
+            _, other = run_recorded(module, random_input(candidate, 0))
             if _order_changes(units, other):
                 return candidate
         factor *= step
@@ -221,77 +232,93 @@ def third_shape(shape: Tuple[int, ...], spec: ExportSpec,
 
 
 def compare(module: nn.Module,
-            ort_model,
+            runtime: Runtime,
             shape: Tuple[int, ...],
             label: str,
-            seed: int = 0) -> SizeCheck:
-    """Run PyTorch and ONNX Runtime on one random input of ``shape``.
+            seed: int = 0,
+            make_input: InputMaker = random_input,
+            rtol: float = RTOL) -> SizeCheck:
+    """Run PyTorch and ``runtime`` on one input of ``shape``.
 
     Args:
         module (nn.Module): The exported tensor function, in eval mode.
-        ort_model (onnxruntime.InferenceSession): The exported model.
+        runtime (Runtime): The exported model in a back end.
         shape (tuple[int]): Input shape.
         label (str): Why this size is checked.
         seed (int): Seed of the input. Defaults to 0.
+        make_input (Callable): Makes the input from the shape and the seed.
+            Defaults to :func:`random_input`.
+        rtol (float): The largest relative difference that passes.
+            Defaults to :data:`RTOL`.
 
     Returns:
         SizeCheck: The differences and the units' records.
     """
-    x = _random_input(shape, seed)
+    x = make_input(tuple(shape), seed)
     expected, units = run_recorded(module, x)
     expected = expected.numpy()
     try:
-        got = run_ort(ort_model, x.numpy())
-    except Exception as err:  # onnxruntime raises its own exception types
+        got = runtime(x.numpy())
+    except Exception as err:  # each back end raises its own types
         # a size the graph cannot take, e.g. one frozen at export
         return SizeCheck(label, tuple(shape), math.inf, math.inf, units,
-                         f'ONNX Runtime failed: {err}')
+                         f'{runtime.name} failed: {err}', rtol)
     if got.shape != expected.shape:
         return SizeCheck(
             label, tuple(shape), math.inf, math.inf, units,
-            f'ONNX Runtime gave an output of shape {list(got.shape)}, '
-            f'PyTorch {list(expected.shape)}')
+            f'{runtime.name} gave an output of shape {list(got.shape)}, '
+            f'PyTorch {list(expected.shape)}', rtol)
     max_abs = float(np.abs(got - expected).max())
     scale = float(np.abs(expected).max())
     max_rel = max_abs / scale if scale > 0 else (
         0.0 if max_abs == 0 else math.inf)
-    return SizeCheck(label, tuple(shape), max_abs, max_rel, units)
+    return SizeCheck(label, tuple(shape), max_abs, max_rel, units, '', rtol)
 
 
 def verify_onnx(module: nn.Module,
-                ort_model,
+                runtime: Runtime,
                 export_shape: Tuple[int, ...],
                 spec: ExportSpec,
                 dynamic: bool = True,
-                seed: int = 0) -> List[SizeCheck]:
-    """Compare ONNX Runtime with PyTorch at the export size and two others.
+                seed: int = 0,
+                make_input: InputMaker = random_input,
+                rtol: float = RTOL) -> List[SizeCheck]:
+    """Compare ``runtime`` with PyTorch at the export size and two others.
 
     Args:
         module (nn.Module): The exported tensor function, in eval mode.
-        ort_model (onnxruntime.InferenceSession): The exported model.
+        runtime (Runtime): The exported model in a back end
+            (:func:`~glore_mm.deployment.runtime.load_runtime`).
         export_shape (tuple[int]): The shape it was exported with.
         spec (ExportSpec): Names the axes.
         dynamic (bool): Whether the export has free axes; a static one is
             checked at its own size only. Defaults to True.
-        seed (int): Seed of the random inputs. Defaults to 0.
+        seed (int): Seed of the inputs. Defaults to 0.
+        make_input (Callable): Makes each input from its shape and seed.
+            Defaults to :func:`random_input`.
+        rtol (float): The largest relative difference that passes.
+            Defaults to :data:`RTOL`, the float32 bound.
 
     Returns:
         list[SizeCheck]: The export size first, then (dynamic exports) the
         other-order size, if the model has units with a choice, and the
         third size.
     """
-    checks = [compare(module, ort_model, export_shape, 'export size', seed)]
+
+    def check(shape: Tuple[int, ...], label: str, offset: int) -> SizeCheck:
+        return compare(module, runtime, shape, label, seed + offset,
+                       make_input, rtol)
+
+    checks = [check(export_shape, 'export size', 0)]
     if not dynamic:
         return checks
     batch = 1 if export_shape[0] != 1 else 2
     flipped = other_order_shape(module, export_shape, checks[0].units, spec,
                                 batch)
     if flipped is not None:
-        checks.append(
-            compare(module, ort_model, flipped, 'other order', seed + 1))
+        checks.append(check(flipped, 'other order', 1))
     checks.append(
-        compare(module, ort_model, third_shape(export_shape, spec, batch),
-                'other size', seed + 2))
+        check(third_shape(export_shape, spec, batch), 'other size', 2))
     return checks
 
 
@@ -299,10 +326,14 @@ def _order_name(nodes_first: Optional[bool]) -> str:
     return {None: 'fixed', True: 'nodes first', False: 'paper'}[nodes_first]
 
 
-def format_checks(checks: List[SizeCheck]) -> str:
-    """A readable report of :func:`verify_onnx`'s checks."""
+def format_checks(checks: List[SizeCheck], runtime: Runtime) -> str:
+    """A readable report of :func:`verify_onnx`'s checks of ``runtime``."""
     base = checks[0].units
+    computes = runtime.precision + (', int8 where quantised'
+                                    if runtime.quantized else '')
     lines = [
+        f'{runtime.name} against PyTorch ({runtime.backend}, computes in '
+        f'{computes}): {runtime.path}',
         f'GloRe units at the export size {list(checks[0].shape)} (the '
         'graph keeps their product order for every size):'
     ]
@@ -328,7 +359,12 @@ def format_checks(checks: List[SizeCheck]) -> str:
         lines.append(
             f'{check.label:>11} {str(list(check.shape)):<22} max abs '
             f'{check.max_abs:.3g}, max rel {check.max_rel:.3g} (tolerance '
-            f'{RTOL:g}) {status}{note}')
+            f'{check.rtol:g}) {status}{note}')
+    if runtime.precision != 'f32' and not all(c.passed for c in checks):
+        lines.append(
+            f'{runtime.name} computes in {runtime.precision}: its rounding '
+            f'is above the float32 tolerance {RTOL:g}; the differences '
+            'above are what that precision costs')
     if len(checks) > 1 and 'other order' not in [c.label for c in checks]:
         if any(r.nodes_first is not None for r in base.values()):
             lines.append('no size with another product order was found')

@@ -14,83 +14,26 @@ runtimes, and the latency benchmark.
 """
 import re
 import sys
-from pathlib import Path
-from typing import Dict, NamedTuple, Tuple
 
+import numpy as np
+import onnx
 import pytest
 import torch
+from deploy_models import (C2D_CONFIG, CLS_CONFIG, INFER, SEG_CONFIG, SEG_SIZE,
+                           VIDEO_CONFIG, metrics, open_gates, pixels_alike)
 from mmengine.config import Config
-from mmengine.runner import Runner
-from tool_runner import REPO, TOOLS, run_tool
+from tool_runner import REPO, run_tool
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from glore_mm.apis import init_model
 from glore_mm.deployment import (EXPORT_SPECS, RTOL, export_onnx, export_spec,
-                                 input_shape, load_ort_model, summarize_onnx,
+                                 input_shape, load_runtime, summarize_onnx,
                                  verify_onnx, wrap_for_export)
 from glore_mm.deployment.verify import product_order
 from glore_mm.models import glore_units_of
 from glore_mm.models.layers.glore_products import (nodes_first,
                                                    nodes_first_threshold)
-
-CONFIGS = REPO / 'tests' / 'data' / 'configs'
-SEG_CONFIG = CONFIGS / 'tiny_glore_fcn_cityscapes.py'
-CLS_CONFIG = (
-    CONFIGS / 'tiny_mmpretrain' / 'resnet50-glore-res4x3_1xb4-1e_tiny-in1k.py')
-VIDEO_CONFIG = (
-    CONFIGS / 'tiny_mmaction' / 'i3d_r50-glore_1xb2-4x4x1-1e_tiny-kinetics400'
-    '-rgb.py')
-C2D_CONFIG = (
-    CONFIGS / 'tiny_mmaction' / 'c2d_r18-glore_1xb2-4x4x1-1e_tiny-kinetics400'
-    '-rgb.py')
-EXPORT = TOOLS / 'deployment' / 'pytorch2onnx.py'
-INFER = TOOLS / 'deployment' / 'onnx_infer.py'
-MAKE_CITYSCAPES = TOOLS / 'dataset_converters' / 'make_tiny_cityscapes.py'
-# export size of the segmentation model: 4x8 positions at the GloRe head
-SEG_SIZE = (32, 64)
-
-
-def _open_gates(model: nn.Module,
-                module: nn.Module,
-                shape: Tuple[int, ...],
-                branch: float = 0.3,
-                seed: int = 0) -> None:
-    """Give every unit's gate norm random weights and statistics.
-
-    The weights are then scaled, unit by unit in forward order, so that on
-    a random input of ``shape`` each unit's branch is ``branch`` times its
-    input (an eval-mode BN gate is affine: scaling its weight and bias
-    scales the branch). Unscaled, random gates of units that sum over the
-    positions (``normalize=False``) grow the features by orders of
-    magnitude from unit to unit.
-    """
-    generator = torch.Generator().manual_seed(seed)
-    units = list(glore_units_of(model).items())
-    assert units, 'the model has no GloRe units'
-    for _, unit in units:
-        norm = unit.norm
-        with torch.no_grad():
-            norm.weight.normal_(generator=generator)
-            norm.bias.normal_(std=0.1, generator=generator)
-            norm.running_mean.normal_(std=0.1, generator=generator)
-            norm.running_var.uniform_(0.5, 1.5, generator=generator)
-
-    def calibrate(unit: nn.Module, args: Tuple,
-                  output: torch.Tensor) -> torch.Tensor:
-        x = args[0]
-        scale = branch * float(x.norm()) / float((output - x).norm())
-        unit.norm.weight.mul_(scale)
-        unit.norm.bias.mul_(scale)
-        return x + (output - x) * scale
-
-    handles = [unit.register_forward_hook(calibrate) for _, unit in units]
-    try:
-        with torch.no_grad():
-            module(torch.randn(shape, generator=generator))
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 def _closed_output(model: nn.Module, module: nn.Module,
@@ -129,7 +72,7 @@ def test_export_matches_pytorch(tmp_path, config, size, num_units):
     module, spec = wrap_for_export(cfg, model)
     assert len(glore_units_of(model)) == num_units
     shape = input_shape(spec, 2, 3, size)
-    _open_gates(model, module, shape)
+    open_gates(model, module, shape)
     example = torch.randn(shape)
     out = tmp_path / 'model.onnx'
     export_onnx(module, example, str(out), spec)
@@ -141,12 +84,19 @@ def test_export_matches_pytorch(tmp_path, config, size, num_units):
     }
     assert list(free[spec.output_name].values()) == ['batch']
 
-    checks = verify_onnx(module, load_ort_model(str(out)), shape, spec)
+    checks = verify_onnx(module, load_runtime(str(out)), shape, spec)
     labels = [check.label for check in checks]
     assert labels == ['export size', 'other order', 'other size']
     assert len({check.shape for check in checks}) == 3
     for check in checks:
         assert check.max_rel <= RTOL, check
+    # the same sizes in OpenVINO, float32
+    openvino = load_runtime(str(out), 'openvino')
+    assert openvino.precision == 'f32'
+    openvino_checks = verify_onnx(module, openvino, shape, spec)
+    assert [c.shape for c in openvino_checks] == [c.shape for c in checks]
+    for check in openvino_checks:
+        assert check.passed, check
     # the second size makes some unit take the other product order
     export_units, other_units = checks[0].units, checks[1].units
     assert any(other_units[name].nodes_first != record.nodes_first
@@ -191,58 +141,6 @@ def test_input_shape_errors():
 # -- the tools, on the segmentation model ------------------------------------
 
 
-class SegRun(NamedTuple):
-    checkpoint: Path
-    onnx: Path
-    stdout: str
-
-
-@pytest.fixture(scope='module')
-def tiny_cityscapes(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp('data') / 'tiny_cityscapes'
-    run_tool([
-        sys.executable, MAKE_CITYSCAPES, root, '--num-train', 2, '--num-val',
-        2, '--size', 64, 128
-    ],
-             cwd=root.parent)
-    return root
-
-
-@pytest.fixture(scope='module')
-def seg_run(tmp_path_factory, tiny_cityscapes) -> SegRun:
-    """The tiny GloRe FCN trained for 4 iterations, gates opened, exported.
-
-    MMEngine's Runner trains it on the tiny Cityscapes tree; the gates
-    (near zero after 4 iterations) get random weights; the checkpoint is
-    exported by ``tools/deployment/pytorch2onnx.py --verify``.
-    """
-    base = tmp_path_factory.mktemp('seg')
-    cfg = Config.fromfile(SEG_CONFIG)
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.data_root = str(tiny_cityscapes)
-    cfg.merge_from_dict({
-        'work_dir': str(base / 'train'),
-        'train_cfg.max_iters': 4,
-        'train_cfg.val_interval': 100,
-        'default_hooks.checkpoint.interval': 4,
-    })
-    Runner.from_cfg(cfg).train()
-    model = init_model(cfg, str(base / 'train' / 'iter_4.pth'))
-    module, spec = wrap_for_export(cfg, model)
-    (unit, ) = glore_units_of(model).values()
-    assert unit.normalize, 'the GloRe head must divide by the positions'
-    _open_gates(model, module, input_shape(spec, 2, 3, SEG_SIZE))
-    checkpoint = base / 'open_gates.pth'
-    torch.save({'state_dict': model.state_dict()}, checkpoint)
-    out = base / 'seg.onnx'
-    result = run_tool([
-        sys.executable, EXPORT, SEG_CONFIG, checkpoint, '--out', out,
-        '--shape', *SEG_SIZE, '--verify'
-    ],
-                      cwd=base)
-    return SegRun(checkpoint, out, result.stdout)
-
-
 def test_pytorch2onnx_verify(seg_run):
     stdout = seg_run.stdout
     assert seg_run.onnx.is_file()
@@ -262,34 +160,33 @@ def test_pytorch2onnx_verify(seg_run):
     assert len(rels) == 3 and max(rels) <= RTOL
 
 
-def _metrics(stdout: str, name: str) -> Dict[str, float]:
-    line = next(ln for ln in stdout.splitlines() if ln.startswith(name))
-    return {k: float(v) for k, v in re.findall(r'(\w+): ([\d.]+)', line)}
-
-
 @pytest.fixture(scope='module')
-def infer_run(seg_run, tiny_cityscapes, tmp_path_factory) -> str:
-    """``onnx_infer.py --eval --bench`` on the exported model."""
+def infer_run(seg_run, data_option, tmp_path_factory) -> str:
+    """``onnx_infer.py --verify --eval --bench`` in ONNX Runtime."""
     result = run_tool([
-        sys.executable, INFER, SEG_CONFIG, seg_run.checkpoint, '--eval',
-        '--bench', '--onnx', seg_run.onnx, '--shape', 48, 80, '--repeats', 3,
-        '--threads', 1, '--cfg-options',
-        f'test_dataloader.dataset.data_root={tiny_cityscapes}'
+        sys.executable, INFER, SEG_CONFIG, seg_run.checkpoint, '--verify',
+        '--eval', '--bench', '--onnx', seg_run.onnx, '--shape', 48, 80,
+        '--repeats', 3, '--threads', 1, '--cfg-options', data_option
     ],
                       cwd=tmp_path_factory.mktemp('infer'))
     return result.stdout
 
 
+def test_onnx_infer_verify(infer_run, seg_run):
+    assert (f'ONNX Runtime against PyTorch (onnxruntime, computes in f32): '
+            f'{seg_run.onnx}') in infer_run
+    rels = [float(v) for v in re.findall(r'max rel ([\d.e+-]+)', infer_run)]
+    assert len(rels) == 3 and max(rels) <= RTOL
+    assert 'verification passed for 1 models' in infer_run
+
+
 def test_onnx_infer_eval_miou_agrees(infer_run):
-    torch_metrics = _metrics(infer_run, 'PyTorch ')
-    ort_metrics = _metrics(infer_run, 'ONNX Runtime ')
+    torch_metrics = metrics(infer_run, 'PyTorch ')
+    ort_metrics = metrics(infer_run, 'ONNX Runtime ')
     assert set(torch_metrics) == {'aAcc', 'mIoU', 'mAcc'}
     assert 0 < torch_metrics['mIoU'] < 100
     assert abs(torch_metrics['mIoU'] - ort_metrics['mIoU']) <= 0.01
-    same, total = map(
-        int,
-        re.search(r'pixels labelled alike: (\d+) of (\d+)',
-                  infer_run).groups())
+    same, total = pixels_alike(infer_run, 'ONNX Runtime')
     # 2 val images of 64x128, every pixel predicted by both
     assert total == 2 * 64 * 128
     assert same >= 0.999 * total
@@ -304,6 +201,73 @@ def test_onnx_infer_bench(infer_run, seg_run):
             rf'^{name} +median +[\d.]+ ms +\(min [\d.]+, max '
             rf'[\d.]+, 3 runs\)$', infer_run, re.M), infer_run
     assert re.search(r'ONNX Runtime / PyTorch \(medians\): [\d.]+', infer_run)
+    # the markdown table, with the command and the machine above it
+    assert re.search(r'^python \S*onnx_infer.py .* --bench ', infer_run, re.M)
+    assert re.search(r'^Machine: cpu .*onnxruntime 1', infer_run, re.M)
+    assert re.search(
+        r'^\| 1 \| ONNX Runtime \| [\d.]+ \| [\d.]+-[\d.]+ \| 3 \| '
+        r'[\d.]+ \|$', infer_run, re.M), infer_run
+
+
+def test_float_bound_is_pinned():
+    # the bound of --verify in fp32; a looser one would pass broken exports
+    assert RTOL == 1e-4
+
+
+def _scaled_copy(path, out, factor: float) -> None:
+    """``path`` with its output multiplied by ``factor``."""
+    model = onnx.load(str(path))
+    graph = model.graph
+    name = graph.output[0].name
+    for node in graph.node:
+        node.output[:] = [
+            f'{name}_raw' if o == name else o for o in node.output
+        ]
+    graph.initializer.append(
+        onnx.numpy_helper.from_array(
+            np.array(factor, dtype=np.float32), 'output_factor'))
+    graph.node.append(
+        onnx.helper.make_node('Mul', [f'{name}_raw', 'output_factor'], [name]))
+    onnx.save(model, str(out))
+
+
+def test_verify_fails_an_output_off_by_1e3(seg_run, tmp_path):
+    scaled = tmp_path / 'scaled.onnx'
+    _scaled_copy(seg_run.onnx, scaled, 1.001)
+    result = run_tool([
+        sys.executable, INFER, SEG_CONFIG, seg_run.checkpoint, '--verify',
+        '--onnx', scaled, '--shape', *SEG_SIZE
+    ],
+                      cwd=tmp_path,
+                      ok=False)
+    assert result.returncode == 1, result.stdout + result.stderr
+    rels = [
+        float(v) for v in re.findall(
+            r'max rel ([\d.e+-]+) \(tolerance '
+            r'0.0001\) FAILED', result.stdout)
+    ]
+    assert len(rels) == 3, result.stdout
+    assert all(abs(rel - 1e-3) < 1e-4 for rel in rels), rels
+    assert 'verification FAILED for 1 of 1 models' in result.stdout
+
+
+def test_checkpoint_of_another_model_refused(tmp_path):
+    # the FCN's checkpoint on the GloRe config: the head's keys differ
+    fcn = init_model(
+        str(REPO / 'configs/mmseg/'
+            'fcn_r18-d8_1xb8-1k_brain-mri-128x128.py'))
+    checkpoint = tmp_path / 'fcn.pth'
+    torch.save({'state_dict': fcn.state_dict()}, checkpoint)
+    result = run_tool([
+        sys.executable, INFER,
+        REPO / 'configs/mmseg/glore_r18-d8_1xb8-1k_brain-mri-128x128.py',
+        checkpoint, '--bench', '--shape', 64, 64
+    ],
+                      cwd=tmp_path,
+                      ok=False)
+    assert result.returncode == 2, result.stderr
+    assert f'error: checkpoint {str(checkpoint)!r}' in result.stderr
+    assert 'decode_head.glore' in result.stderr
 
 
 def test_init_model_missing_checkpoint(tmp_path):

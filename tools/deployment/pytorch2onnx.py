@@ -6,9 +6,9 @@ models give whole-image logits ``[N, classes, H, W]`` of normalised images
 ``[N, 3, H, W]``, mmpretrain models logits ``[N, classes]``, mmaction
 models clip scores ``[N, classes]`` of clips ``[N, 3, T, H, W]``. Batch,
 time and spatial axes are free unless ``--no-dynamic``. The file is checked
-with ``onnx.checker`` and written atomically; ``--verify`` compares ONNX
-Runtime with PyTorch at three input sizes and exits with 1 if they differ
-by more than 1e-4 (relative).
+with ``onnx.checker`` and written atomically; ``--verify`` compares each
+``--backend`` (ONNX Runtime by default, OpenVINO) with PyTorch at three
+input sizes and exits with 1 if one differs by more than 1e-4 (relative).
 
 Examples:
     python tools/deployment/pytorch2onnx.py \\
@@ -18,22 +18,27 @@ Examples:
     python tools/deployment/pytorch2onnx.py CONFIG CHECKPOINT \\
         --out model.onnx --shape 1024 2048 --no-dynamic --opset 17
     python tools/deployment/pytorch2onnx.py CONFIG CHECKPOINT \\
-        --out model.onnx --exporter dynamo --verify
+        --out model.onnx --exporter dynamo --verify \\
+        --backend onnxruntime openvino
 """
 import argparse
-import sys
 import time
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
-from glore_mm.deployment import (DEFAULT_EXPORTER, DEFAULT_OPSET, EXPORTERS,
-                                 export_from_config, format_checks,
-                                 format_summary, load_ort_model,
+from glore_mm.apis import load_config
+from glore_mm.deployment import (BACKENDS, DEFAULT_BACKEND, DEFAULT_EXPORTER,
+                                 DEFAULT_OPSET, EXPORTERS, PRECISIONS,
+                                 check_tool_inputs, export_from_config,
+                                 format_checks, format_summary, load_runtime,
                                  summarize_onnx, verify_onnx)
+from glore_mm.utils import BAD_INPUT_ERRORS, refuse_bad_input
 
 
-def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+def parse_args(
+    argv: Optional[List[str]] = None
+) -> Tuple[argparse.ArgumentParser, argparse.Namespace]:
     parser = argparse.ArgumentParser(
         description='Export an mmseg, mmpretrain or mmaction model to ONNX')
     parser.add_argument('config', help='model config file')
@@ -71,46 +76,65 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--verify',
         action='store_true',
-        help='compare ONNX Runtime with PyTorch at three sizes')
+        help='compare each --backend with PyTorch at three sizes')
+    parser.add_argument(
+        '--backend',
+        nargs='+',
+        choices=BACKENDS,
+        default=[DEFAULT_BACKEND],
+        help=f'--verify: back ends to check (default: {DEFAULT_BACKEND})')
+    parser.add_argument(
+        '--precision',
+        choices=PRECISIONS,
+        default=PRECISIONS[0],
+        help='--verify: float precision of the back ends: f32, or the '
+        'device\'s default (OpenVINO: bf16 on CPUs with bf16 instructions, '
+        'whose error is then reported against the f32 tolerance). Default: '
+        'f32')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
         help='override settings of the config, key=value pairs')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if len(set(args.backend)) != len(args.backend):
+        parser.error(f'--backend {" ".join(args.backend)}: name each back '
+                     'end once')
+    return parser, args
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    args = parse_args(argv)
+    parser, args = parse_args(argv)
     start = time.perf_counter()
-    try:
-        cfg = Config.fromfile(args.config)
-        if args.cfg_options is not None:
-            cfg.merge_from_dict(args.cfg_options)
+    with refuse_bad_input(parser, BAD_INPUT_ERRORS + (ImportError, )):
+        if args.verify:
+            check_tool_inputs(args.backend, args.precision)
+        cfg = load_config(args.config, args.cfg_options)
         exported = export_from_config(cfg, args.checkpoint, args.out,
                                       args.shape, args.batch, args.dynamic,
                                       args.opset, args.exporter)
-    except (ValueError, FileNotFoundError) as err:
-        print(f'pytorch2onnx.py: error: {err}', file=sys.stderr)
-        return 2
     print(f'traced with input {list(exported.shape)}, {args.exporter} '
           f'exporter, onnx.checker passed; built and exported in '
           f'{time.perf_counter() - start:.1f} s')
     print(format_summary(summarize_onnx(args.out), args.out))
     if not args.verify:
         return 0
-    checks = verify_onnx(exported.module, load_ort_model(args.out),
-                         exported.shape, exported.spec, args.dynamic)
-    print(format_checks(checks))
-    failed = [check for check in checks if not check.passed]
+    failed = []
+    for backend in args.backend:
+        runtime = load_runtime(args.out, backend, precision=args.precision)
+        checks = verify_onnx(exported.module, runtime, exported.shape,
+                             exported.spec, args.dynamic)
+        print(format_checks(checks, runtime))
+        failed += [(runtime.name, check.label) for check in checks
+                   if not check.passed]
     if failed:
-        print(
-            f'verification FAILED at {len(failed)} of {len(checks)} sizes',
-            file=sys.stderr)
+        print('verification FAILED: ' + ', '.join(f'{name} at the {label}'
+                                                  for name, label in failed))
         return 1
-    print(f'verification passed at {len(checks)} sizes')
+    print(f'verification passed at {len(checks)} sizes in '
+          f'{len(args.backend)} back ends')
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    raise SystemExit(main())
