@@ -1,9 +1,9 @@
-# configs/mmdet/mask-rcnn_r50-w16-glore-res4x3_fpn_1xb8-4e_fashion-mnist-
+# configs/mmdet/mask-rcnn_r50-w16-glore-res4x3_fpn_1xb8-6e_fashion-mnist-
 # detection.py shrunk for CPU tests: ResNet-50 with 8 base channels and its
 # 3 units in layer3, 16-channel FPN and heads, batches of 2, 1 epoch, on a
 # few canvases of the Fashion-MNIST detection set that the tests generate.
 _base_ = ('../../../../configs/mmdet/'
-          'mask-rcnn_r50-w16-glore-res4x3_fpn_1xb8-4e_fashion-mnist-'
+          'mask-rcnn_r50-w16-glore-res4x3_fpn_1xb8-6e_fashion-mnist-'
           'detection.py')
 data_root = 'data/tiny_fashion_mnist_detection/'
 width = 16
