@@ -1,8 +1,18 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
 """The command lines of ``tools/train.py`` and ``tools/test.py``.
 
-Both take the arguments of mmseg's tools of the same name; the tools parse
-them with :func:`build_train_parser` and :func:`build_test_parser` and
+Both take every argument that the ``train.py`` / ``test.py`` of mmseg,
+mmpretrain, mmaction and mmdet take, with the same meaning, so a command
+written for any of those tools runs with ours. Where the tools disagree,
+ours accepts every form: ``--resume`` alone resumes from the work_dir's
+latest checkpoint (all four), ``--resume CHECKPOINT`` from a given one
+(mmpretrain, mmaction, mmdet); ``--out`` is mmseg's folder of prediction
+images or, ending in ``.pkl``/``.pickle``, the predictions file of
+mmpretrain and mmdet (mmaction's ``--dump``). The help of each argument
+names the libraries whose tools take it; what each one does to the config
+is in :mod:`glore_mm.engine.runner_setup`, which refuses an argument that
+makes no sense for the config's library. The tools parse with
+:func:`build_train_parser` or :func:`build_test_parser` and
 :func:`parse_runner_args`.
 """
 import argparse
@@ -13,9 +23,12 @@ from mmengine.config import DictAction
 
 from .cpu_distributed import LAUNCHERS, NO_LAUNCHER
 
+#: Choices of mmpretrain's ``--out-item``: what ``--out`` receives.
+OUT_ITEMS = ('metrics', 'pred')
+
 
 def add_runner_args(parser: argparse.ArgumentParser) -> None:
-    """Add the arguments both tools share, as mmseg's tools spell them.
+    """Add the arguments both tools share, as the upstream tools spell them.
 
     Adds ``--work-dir``, ``--cfg-options``, ``--launcher`` and
     ``--local_rank``/``--local-rank``.
@@ -48,12 +61,36 @@ def add_runner_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
+def add_loader_args(parser: argparse.ArgumentParser,
+                    persistent_workers: bool) -> None:
+    """Add mmpretrain's switches of the dataloaders' options.
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+        persistent_workers (bool): Also add ``--no-persistent-workers``
+            (mmpretrain's train.py has it, its test.py does not).
+    """
+    parser.add_argument(
+        '--no-pin-memory',
+        action='store_true',
+        help='set pin_memory=False in the dataloaders (mmpretrain)')
+    if persistent_workers:
+        parser.add_argument(
+            '--no-persistent-workers',
+            action='store_true',
+            help='set persistent_workers=False in the dataloaders '
+            '(mmpretrain)')
+
+
 def build_train_parser() -> argparse.ArgumentParser:
     """The parser of ``tools/train.py``.
 
     Returns:
         argparse.ArgumentParser: ``config``, ``--resume [CHECKPOINT]``,
-        ``--amp`` and the arguments of :func:`add_runner_args`.
+        ``--amp``, ``--no-validate``, ``--auto-scale-lr``, ``--seed``,
+        ``--diff-rank-seed``, ``--deterministic``, ``--no-pin-memory``,
+        ``--no-persistent-workers`` and the arguments of
+        :func:`add_runner_args`.
     """
     parser = argparse.ArgumentParser(description='Train a model')
     parser.add_argument('config', help='train config file path')
@@ -70,6 +107,32 @@ def build_train_parser() -> argparse.ArgumentParser:
         action='store_true',
         default=False,
         help='enable automatic-mixed-precision training')
+    parser.add_argument(
+        '--no-validate',
+        action='store_true',
+        help='do not validate during training (mmpretrain, mmaction)')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the learning rate by the actual batch size over the '
+        'config\'s auto_scale_lr.base_batch_size (mmpretrain, mmaction, '
+        'mmdet; mmseg configs have no base batch size)')
+    parser.add_argument(
+        '--seed',
+        type=int,
+        default=None,
+        help='random seed: randomness.seed (mmaction)')
+    parser.add_argument(
+        '--diff-rank-seed',
+        action='store_true',
+        help='a different seed on each rank: randomness.diff_rank_seed '
+        '(mmaction)')
+    parser.add_argument(
+        '--deterministic',
+        action='store_true',
+        help='deterministic algorithms (CUDNN): randomness.deterministic '
+        '(mmaction)')
+    add_loader_args(parser, persistent_workers=True)
     add_runner_args(parser)
     return parser
 
@@ -79,8 +142,9 @@ def build_test_parser() -> argparse.ArgumentParser:
 
     Returns:
         argparse.ArgumentParser: ``config``, ``checkpoint``, ``--out``,
-        ``--show``, ``--show-dir``, ``--wait-time``, ``--tta`` and the
-        arguments of :func:`add_runner_args`.
+        ``--out-item``, ``--dump``, ``--show``, ``--show-dir``,
+        ``--interval``, ``--wait-time``, ``--tta``, ``--amp``,
+        ``--no-pin-memory`` and the arguments of :func:`add_runner_args`.
     """
     parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
     parser.add_argument('config', help='test config file path')
@@ -88,7 +152,17 @@ def build_test_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         '--out',
         help='where to keep the predictions: a .pkl/.pickle file (any '
-        'config), or a directory of prediction PNGs (mmseg configs)')
+        'config; mmpretrain, mmdet), or a directory of prediction PNGs '
+        '(mmseg configs; mmseg)')
+    parser.add_argument(
+        '--out-item',
+        choices=OUT_ITEMS,
+        help='what --out receives: the predictions (pred, the default) or '
+        'the metrics (a .json, .yaml/.yml or .pkl/.pickle file) '
+        '(mmpretrain)')
+    parser.add_argument(
+        '--dump',
+        help='dump the predictions to a .pkl/.pickle file (mmaction)')
     parser.add_argument(
         '--show', action='store_true', help='show prediction results')
     parser.add_argument(
@@ -96,12 +170,25 @@ def build_test_parser() -> argparse.ArgumentParser:
         help='directory where painted images will be saved; needs '
         'default_hooks.visualization in the config')
     parser.add_argument(
+        '--interval',
+        type=int,
+        default=None,
+        help='with --show or --show-dir: draw every INTERVAL-th sample '
+        '(default 1) (mmpretrain, mmaction)')
+    parser.add_argument(
         '--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument(
         '--tta',
         action='store_true',
         help='test time augmentation with the config\'s tta_pipeline and '
-        'tta_model')
+        'tta_model; mmpretrain and mmdet configs without them get their '
+        'tool\'s flip augmentation')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='test with automatic mixed precision: test_cfg.fp16 (bfloat16 '
+        'on the CPU) (mmpretrain)')
+    add_loader_args(parser, persistent_workers=False)
     add_runner_args(parser)
     return parser
 

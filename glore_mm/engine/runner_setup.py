@@ -4,28 +4,45 @@
 ``runner.train()`` or ``runner.test()``.
 
 The tools serve configs of every OpenMMLab library glore_mm plugs into
-(``default_scope`` mmseg, mmpretrain or mmaction) without importing any of
-them: the config's ``default_scope`` and ``custom_imports`` pull them in.
+(``default_scope`` mmseg, mmpretrain, mmaction or mmdet) without importing
+any of them: the config's ``default_scope`` and ``custom_imports`` pull them
+in. Each argument of :mod:`glore_mm.engine.arguments` makes the config edit
+that the upstream tool taking it makes; :func:`apply_train_args` and
+:func:`apply_test_args` apply them all. An argument that makes no sense for
+the config's library raises ``ValueError`` naming the argument and the
+library, which the tools report through ``parser.error``.
 """
 import argparse
 import logging
 import os.path as osp
-from typing import Optional
+from copy import deepcopy
+from typing import Dict, Optional, Sequence
 
+import mmengine
 from mmengine.config import Config, ConfigDict
 from mmengine.device import get_device
+from mmengine.dist import is_main_process
 from mmengine.logging import print_log
 from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.registry import RUNNERS, init_default_scope
 from mmengine.runner import Runner
 
 from glore_mm import apis
-from glore_mm.utils import (check_checkpoint_fits, checkpoint_state_dict,
-                            read_checkpoint)
+from glore_mm.utils import (atomic_output, check_checkpoint_fits,
+                            checkpoint_state_dict, read_checkpoint)
 from .cpu_distributed import NO_LAUNCHER, setup_cpu_distributed
 from .missing_hooks import config_name, import_engine
 
 PICKLE_SUFFIXES = ('.pkl', '.pickle')
+#: Files ``--out-item metrics`` writes: what ``mmengine.dump`` writes.
+METRICS_SUFFIXES = ('.json', '.yaml', '.yml', *PICKLE_SUFFIXES)
+#: The dataloaders of a training run, which its loader switches edit.
+TRAIN_LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+#: The metric that keeps the predictions, per scope: mmdet's tool dumps
+#: with its ``DumpDetResults`` (masks encoded), the others with MMEngine's.
+DUMP_METRICS = {'mmdet': 'DumpDetResults'}
+#: Scopes whose test tools have a default flip test-time augmentation.
+FLIP_TTA_SCOPES = ('mmpretrain', 'mmdet')
 # Per scope: the switch of its visualization hook and the hook's type.
 # mmseg's SegVisualizationHook and mmdet's DetVisualizationHook have
 # ``draw`` and draw through the visualizer's ``save_dir``; the
@@ -155,9 +172,129 @@ def enable_amp(cfg: Config) -> None:
     cfg.optim_wrapper.loss_scale = 'dynamic'
 
 
-def enable_visualization(cfg: Config, show: bool, show_dir: Optional[str],
-                         wait_time: float) -> None:
-    """Apply ``--show``/``--show-dir``: draw every test sample.
+def library(cfg: Config) -> str:
+    """The library a config belongs to, for messages: its default_scope."""
+    return repr(cfg.get('default_scope', None))
+
+
+def skip_validation(cfg: Config) -> None:
+    """Apply ``--no-validate``: train without validating.
+
+    Args:
+        cfg (Config): The config to edit.
+    """
+    cfg.val_cfg = None
+    cfg.val_dataloader = None
+    cfg.val_evaluator = None
+
+
+def enable_auto_scale_lr(cfg: Config) -> None:
+    """Apply ``--auto-scale-lr``: MMEngine scales the learning rate by the
+    actual total batch size over ``auto_scale_lr.base_batch_size``.
+
+    Args:
+        cfg (Config): The config to edit.
+
+    Raises:
+        ValueError: If the config has no ``auto_scale_lr.base_batch_size``
+            (mmseg's configs have none; mmpretrain's, mmaction's and
+            mmdet's declare it).
+    """
+    auto_scale_lr = cfg.get('auto_scale_lr', None) or {}
+    if 'base_batch_size' not in auto_scale_lr:
+        raise ValueError(
+            f'--auto-scale-lr needs auto_scale_lr.base_batch_size in '
+            f'{config_name(cfg)} (library {library(cfg)}), the batch size '
+            'its learning rate is meant for, but the config has none; '
+            'mmpretrain, mmaction and mmdet configs declare it, mmseg '
+            'configs do not: add e.g. --cfg-options '
+            'auto_scale_lr.base_batch_size=16')
+    cfg.auto_scale_lr.enable = True
+
+
+def set_randomness(cfg: Config, seed: Optional[int], diff_rank_seed: bool,
+                   deterministic: bool) -> None:
+    """Apply ``--seed``, ``--diff-rank-seed`` and ``--deterministic``.
+
+    They set ``randomness.seed``, ``randomness.diff_rank_seed`` and
+    ``randomness.deterministic``, as mmaction's tool does for a config
+    without ``randomness``. mmaction's tool ignores them when the config
+    has ``randomness``; here what is given replaces the config's value.
+
+    Args:
+        cfg (Config): The config to edit.
+        seed (int, optional): The seed; None keeps the config's.
+        diff_rank_seed (bool): Seed each rank differently; False keeps the
+            config's choice.
+        deterministic (bool): Deterministic algorithms; False keeps the
+            config's choice.
+    """
+    if seed is None and not diff_rank_seed and not deterministic:
+        return
+    randomness = cfg.get('randomness', None) or ConfigDict(seed=None)
+    if seed is not None:
+        randomness.seed = seed
+    if diff_rank_seed:
+        randomness.diff_rank_seed = True
+    if deterministic:
+        randomness.deterministic = True
+    cfg.randomness = randomness
+
+
+def switch_off_loader_options(cfg: Config,
+                              loaders: Sequence[str],
+                              no_pin_memory: bool,
+                              no_persistent_workers: bool = False) -> None:
+    """Apply ``--no-pin-memory`` and ``--no-persistent-workers``.
+
+    Args:
+        cfg (Config): The config to edit.
+        loaders (Sequence[str]): The dataloader keys to edit; those the
+            config does not set are left out.
+        no_pin_memory (bool): Set ``pin_memory=False``.
+        no_persistent_workers (bool): Set ``persistent_workers=False``.
+            Defaults to False.
+    """
+    for key in loaders:
+        loader = cfg.get(key, None)
+        if loader is None:
+            continue
+        if no_pin_memory:
+            loader.pin_memory = False
+        if no_persistent_workers:
+            loader.persistent_workers = False
+
+
+def apply_train_args(cfg: Config, args: argparse.Namespace) -> None:
+    """Make the config edits that the arguments of ``tools/train.py`` ask
+    for (see :func:`glore_mm.engine.arguments.build_train_parser`).
+
+    Args:
+        cfg (Config): The config, read by :func:`config_from_args`.
+        args (argparse.Namespace): The parsed command line.
+
+    Raises:
+        ValueError: If an argument makes no sense for the config.
+    """
+    if args.amp:
+        enable_amp(cfg)
+    set_resume(cfg, args.resume)
+    if args.no_validate:
+        skip_validation(cfg)
+    if args.auto_scale_lr:
+        enable_auto_scale_lr(cfg)
+    set_randomness(cfg, args.seed, args.diff_rank_seed, args.deterministic)
+    switch_off_loader_options(cfg, TRAIN_LOADERS, args.no_pin_memory,
+                              args.no_persistent_workers)
+
+
+def enable_visualization(cfg: Config,
+                         show: bool,
+                         show_dir: Optional[str],
+                         wait_time: float,
+                         interval: int = 1) -> None:
+    """Apply ``--show``/``--show-dir`` (and ``--interval``): draw the test
+    samples.
 
     mmseg and mmdet configs get ``draw=True`` on their
     ``SegVisualizationHook`` / ``DetVisualizationHook`` and the visualizer's
@@ -171,10 +308,12 @@ def enable_visualization(cfg: Config, show: bool, show_dir: Optional[str],
         show (bool): Show each image in a window.
         show_dir (str, optional): Directory to save the drawn images in.
         wait_time (float): Seconds each shown image stays up.
+        interval (int): Draw every ``interval``-th sample. Defaults to 1.
 
     Raises:
-        ValueError: If the config has no ``default_hooks.visualization`` or
-            its ``default_scope`` has no known visualization hook.
+        ValueError: If the config has no ``default_hooks.visualization``,
+            its ``default_scope`` has no known visualization hook, or
+            ``interval`` is below 1.
     """
     option = '--show-dir' if show_dir else '--show'
     scope = cfg.get('default_scope', None)
@@ -183,6 +322,8 @@ def enable_visualization(cfg: Config, show: bool, show_dir: Optional[str],
             f'{option}: default_scope={scope!r} of {config_name(cfg)} has '
             'no known visualization hook; allowed scopes: '
             f'{sorted(VISUALIZATION_HOOKS)}')
+    if interval < 1:
+        raise ValueError(f'--interval must be at least 1, but got {interval}')
     style, hook_type = VISUALIZATION_HOOKS[scope]
     default_hooks = cfg.get('default_hooks', None) or {}
     hook = default_hooks.get('visualization', None)
@@ -193,7 +334,7 @@ def enable_visualization(cfg: Config, show: bool, show_dir: Optional[str],
             f'{sorted(k for k, v in default_hooks.items() if v is not None)}'
             f"; add e.g. visualization=dict(type='{hook_type}')")
     hook[style] = True
-    hook.interval = 1
+    hook.interval = interval
     if show:
         hook.show = True
         hook.wait_time = wait_time
@@ -208,15 +349,59 @@ def enable_visualization(cfg: Config, show: bool, show_dir: Optional[str],
         cfg.visualizer.save_dir = show_dir
 
 
+def flip_tta(cfg: Config) -> None:
+    """Fill in the flip test-time augmentation of mmpretrain's and mmdet's
+    test tools where the config lacks ``tta_model`` or ``tta_pipeline``.
+
+    The pipeline is the test pipeline with its last step (the packing)
+    replaced by ``TestTimeAug`` over a flipped and an unflipped copy;
+    mmpretrain averages the class scores (``AverageClsScoreTTA``), mmdet
+    merges the boxes with NMS at IoU 0.5 (``DetTTAModel``), as their tools
+    do.
+
+    Args:
+        cfg (Config): An mmpretrain or mmdet config to edit.
+    """
+    scope = cfg.get('default_scope', None)
+    flip = [dict(type='RandomFlip', prob=1.), dict(type='RandomFlip', prob=0.)]
+    dataset = cfg.test_dataloader.dataset
+    if scope == 'mmdet':
+        while 'dataset' in dataset:  # wrappers such as ConcatDataset
+            dataset = dataset.dataset
+        model = dict(
+            type='DetTTAModel',
+            tta_cfg=dict(
+                nms=dict(type='nms', iou_threshold=0.5), max_per_img=100))
+        pack = dict(
+            type='PackDetInputs',
+            meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                       'scale_factor', 'flip', 'flip_direction'))
+    else:
+        model = dict(type='mmpretrain.AverageClsScoreTTA')
+        pack = dataset.pipeline[-1]
+    if cfg.get('tta_model', None) is None:
+        cfg.tta_model = model
+    if cfg.get('tta_pipeline', None) is None:
+        cfg.tta_pipeline = deepcopy(dataset.pipeline)
+        cfg.tta_pipeline[-1] = dict(
+            type='TestTimeAug', transforms=[flip, [pack]])
+
+
 def enable_tta(cfg: Config) -> None:
     """Apply ``--tta``: test with ``cfg.tta_pipeline`` and ``cfg.tta_model``.
+
+    mmpretrain and mmdet configs without them get their tools' flip
+    augmentation (:func:`flip_tta`).
 
     Args:
         cfg (Config): The config to edit.
 
     Raises:
-        ValueError: If the config lacks ``tta_pipeline`` or ``tta_model``.
+        ValueError: If a config of another library lacks ``tta_pipeline``
+            or ``tta_model``.
     """
+    if cfg.get('default_scope', None) in FLIP_TTA_SCOPES:
+        flip_tta(cfg)
     missing = [
         key for key in ('tta_pipeline', 'tta_model')
         if cfg.get(key, None) is None
@@ -225,35 +410,89 @@ def enable_tta(cfg: Config) -> None:
         raise ValueError(
             f'--tta needs tta_pipeline and tta_model in {config_name(cfg)}, '
             f'but {" and ".join(missing)} '
-            f'{"is" if len(missing) == 1 else "are"} not set')
+            f'{"is" if len(missing) == 1 else "are"} not set; only '
+            f'{" and ".join(FLIP_TTA_SCOPES)} configs have a default, and '
+            f'this one is of library {library(cfg)}')
     cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
-    cfg.tta_model.module = cfg.model
-    cfg.model = cfg.tta_model
+    cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
 
 
-def set_test_output(cfg: Config, out: str) -> None:
-    """Apply ``--out``: keep the test predictions.
+def enable_test_amp(cfg: Config) -> None:
+    """Apply ``--amp`` of ``tools/test.py``: ``test_cfg.fp16=True``.
 
-    A ``.pkl``/``.pickle`` path adds MMEngine's ``DumpResults`` metric to
-    ``test_evaluator``. Any other path is a directory for mmseg's metrics to
-    write one prediction PNG per image into (``output_dir``,
-    ``keep_results=True``, as mmseg's test tool does).
+    MMEngine's ``TestLoop`` then runs the model under its ``autocast``:
+    float16 on CUDA, bfloat16 on the CPU.
+
+    Args:
+        cfg (Config): The config to edit.
+
+    Raises:
+        ValueError: If the config has no ``test_cfg``.
+    """
+    if cfg.get('test_cfg', None) is None:
+        raise ValueError(
+            f'--amp needs test_cfg in {config_name(cfg)}, but it has none; '
+            "add e.g. test_cfg=dict(type='TestLoop')")
+    cfg.test_cfg.fp16 = True
+
+
+def dump_predictions(cfg: Config, path: str, option: str) -> None:
+    """Keep the test predictions in ``path``: add a dump metric to
+    ``test_evaluator``, mmdet's ``DumpDetResults`` for mmdet configs and
+    MMEngine's ``DumpResults`` for the others, as their tools do.
+
+    Args:
+        cfg (Config): The config to edit.
+        path (str): A ``.pkl`` or ``.pickle`` file.
+        option (str): The argument that gave ``path``, for messages.
+
+    Raises:
+        ValueError: If ``path`` is not a pickle file.
+    """
+    if not path.endswith(PICKLE_SUFFIXES):
+        raise ValueError(f'{option} {path!r}: the predictions go to a file '
+                         f'ending in {PICKLE_SUFFIXES}')
+    metric = DUMP_METRICS.get(cfg.get('default_scope', None), 'DumpResults')
+    dump = ConfigDict(type=metric, out_file_path=path)
+    evaluator = cfg.test_evaluator
+    if isinstance(evaluator, (list, tuple)):
+        cfg.test_evaluator = [*evaluator, dump]
+    else:
+        cfg.test_evaluator = [evaluator, dump]
+
+
+def set_test_output(cfg: Config,
+                    out: str,
+                    out_item: Optional[str] = None) -> None:
+    """Apply ``--out`` (and ``--out-item``): keep the test predictions or
+    metrics.
+
+    A ``.pkl``/``.pickle`` path gets the predictions
+    (:func:`dump_predictions`). Any other path is a directory for mmseg's
+    metrics to write one prediction PNG per image into (``output_dir``,
+    ``keep_results=True``, as mmseg's test tool does). With
+    ``out_item='metrics'`` the config is left alone: the tool writes the
+    metrics to ``out`` after the test (:func:`dump_metrics`).
 
     Args:
         cfg (Config): The config to edit.
         out (str): The file or directory.
+        out_item (str, optional): ``'metrics'`` or ``'pred'``; None means
+            ``'pred'``. Defaults to None.
 
     Raises:
         ValueError: If ``out`` is a directory and the config is not an mmseg
-            config.
+            config, or ``out_item`` is ``'metrics'`` and ``out`` is not a
+            file ``mmengine.dump`` writes.
     """
-    evaluator = cfg.test_evaluator
+    if out_item == 'metrics':
+        if not out.endswith(METRICS_SUFFIXES):
+            raise ValueError(f'--out {out!r} with --out-item metrics: the '
+                             f'metrics go to a file ending in '
+                             f'{METRICS_SUFFIXES}')
+        return
     if out.endswith(PICKLE_SUFFIXES):
-        dump = ConfigDict(type='DumpResults', out_file_path=out)
-        if isinstance(evaluator, (list, tuple)):
-            cfg.test_evaluator = [*evaluator, dump]
-        else:
-            cfg.test_evaluator = [evaluator, dump]
+        dump_predictions(cfg, out, '--out')
         return
     scope = cfg.get('default_scope', None)
     if scope != 'mmseg':
@@ -261,11 +500,64 @@ def set_test_output(cfg: Config, out: str) -> None:
             f'--out {out!r}: configs with default_scope={scope!r} can dump '
             f'predictions to a file ending in {PICKLE_SUFFIXES} only; a '
             'directory of prediction images needs default_scope=\'mmseg\'')
+    evaluator = cfg.test_evaluator
     metrics = evaluator if isinstance(evaluator,
                                       (list, tuple)) else [evaluator]
     for metric in metrics:
         metric['output_dir'] = out
         metric['keep_results'] = True
+
+
+def dump_metrics(metrics: Dict, path: str) -> None:
+    """Write the test's metrics to ``path`` (``--out-item metrics``), on
+    the main process, atomically; the suffix chooses the format.
+
+    Args:
+        metrics (dict): What ``runner.test()`` returned.
+        path (str): A file ending in one of :data:`METRICS_SUFFIXES`.
+    """
+    if not is_main_process():
+        return
+    with atomic_output(path) as tmp:
+        mmengine.dump(metrics, tmp)
+
+
+def apply_test_args(cfg: Config, args: argparse.Namespace) -> None:
+    """Make the config edits that the arguments of ``tools/test.py`` ask
+    for (see :func:`glore_mm.engine.arguments.build_test_parser`): the
+    checkpoint, no training, drawing, augmentation, precision, loader and
+    outputs.
+
+    Args:
+        cfg (Config): The config, read by :func:`config_from_args`.
+        args (argparse.Namespace): The parsed command line.
+
+    Raises:
+        ValueError: If an argument makes no sense for the config or
+            without another one.
+    """
+    if args.out_item is not None and args.out is None:
+        raise ValueError(f'--out-item {args.out_item} needs --out, the file '
+                         'to write to')
+    drawing = args.show or args.show_dir
+    if args.interval is not None and not drawing:
+        raise ValueError(f'--interval {args.interval} needs --show or '
+                         '--show-dir, the drawing it thins out')
+    cfg.load_from = args.checkpoint
+    drop_training(cfg)
+    if drawing:
+        interval = 1 if args.interval is None else args.interval
+        enable_visualization(cfg, args.show, args.show_dir, args.wait_time,
+                             interval)
+    if args.tta:
+        enable_tta(cfg)
+    if args.amp:
+        enable_test_amp(cfg)
+    switch_off_loader_options(cfg, ('test_dataloader', ), args.no_pin_memory)
+    if args.out is not None:
+        set_test_output(cfg, args.out, args.out_item)
+    if args.dump is not None:
+        dump_predictions(cfg, args.dump, '--dump')
 
 
 def check_test_checkpoint(runner: Runner, path: str) -> None:
