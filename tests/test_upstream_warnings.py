@@ -3,10 +3,9 @@
 import sys
 import warnings
 
-from tool_runner import REPO, run_tool
-
 from glore_mm.upstream_warnings import (KNOWN_WARNINGS,
                                         silence_known_upstream_warnings)
+from tests.tool_runner import REPO, run_tool
 
 BRAIN_CONFIG = REPO / 'configs/mmseg/glore_r18-d8_1xb8-1k_brain-mri-128x128.py'
 

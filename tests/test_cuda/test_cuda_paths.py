@@ -27,11 +27,13 @@ from typing import Dict, Iterator, List, NamedTuple, Optional
 import pytest
 import torch
 import torch.nn.functional as F
-from tiny_imagenet import make_tiny_imagenet
-from tool_runner import REPO, TOOLS, free_port, log_text, run_tool, tool_env
 
 from glore_mm import GloRe2d, GloRe3d
 from glore_mm.analysis.reference import literal_glore, randomize_gate
+from tests.tiny_runs import (CLS_CONFIG, SEG_CONFIG, VIDEO_CONFIGS,
+                             data_root_options)
+from tests.tool_runner import (REPO, TOOLS, free_port, log_text, run_tool,
+                               tool_env)
 
 pytestmark = [
     pytest.mark.cuda,
@@ -42,13 +44,7 @@ pytestmark = [
 UNITS = {2: GloRe2d, 3: GloRe3d}
 # 2D as in the segmentation head (normalised), 3D as in the video nets
 SHAPES = {2: (2, 64, 33, 47), 3: (2, 64, 3, 11, 13)}
-CONFIGS = REPO / 'tests' / 'data' / 'configs'
-SEG_CONFIG = CONFIGS / 'tiny_glore_fcn_cityscapes.py'
-CLS_CONFIG = (
-    CONFIGS / 'tiny_mmpretrain' / 'resnet50-glore-res4x3_1xb4-1e_tiny-in1k.py')
-VIDEO_CONFIG = (
-    CONFIGS / 'tiny_mmaction' /
-    'i3d_r50-glore_1xb2-4x4x1-1e_tiny-kinetics400-rgb.py')
+VIDEO_CONFIG = VIDEO_CONFIGS['i3d']
 HEAD_CONFIG = (
     REPO / 'configs' / 'mmseg' /
     'glore_r50-d8_4xb2-40k_cityscapes-512x1024.py')
@@ -224,14 +220,11 @@ def test_head_amp_whole_image_stays_finite(train, record_property):
 # The tools on the GPU
 
 
-class TrainRun(NamedTuple):
+class GPURun(NamedTuple):
+    """A training run on the GPU: its work_dir, exit status and output."""
     work_dir: Path
     returncode: int
     output: str
-
-
-def _data_roots(splits: List[str], root: Path) -> List[str]:
-    return [f'{split}_dataloader.dataset.data_root={root}' for split in splits]
 
 
 def _opencv_decoding() -> List[str]:
@@ -244,33 +237,21 @@ def _opencv_decoding() -> List[str]:
     ]
 
 
-def _train(cmd: List, work_dir: Path, **env: str) -> TrainRun:
+def _train(cmd: List, work_dir: Path, **env: str) -> GPURun:
     result = run_tool(
         cmd,
         cwd=work_dir.parent,
         env=tool_env(OMP_NUM_THREADS=THREADS_PER_RUN, **env),
         ok=False)
-    return TrainRun(work_dir, result.returncode, result.stdout + result.stderr)
+    return GPURun(work_dir, result.returncode, result.stdout + result.stderr)
 
 
 @pytest.fixture(scope='module')
-def runs(tmp_path_factory) -> Dict[str, TrainRun]:
-    """Make the tiny data sets, then start the four runs at once."""
+def runs(tmp_path_factory, cityscapes: Path, kinetics: Path,
+         imagenet: Path) -> Dict[str, GPURun]:
+    """Start the four runs at once on the session's tiny data sets."""
     base = tmp_path_factory.mktemp('cuda_runs')
-    python = sys.executable
-    cityscapes, kinetics = base / 'tiny_cityscapes', base / 'tiny_kinetics'
-    run_tool([
-        python, TOOLS / 'dataset_converters' / 'make_tiny_cityscapes.py',
-        cityscapes, '--num-train', 4, '--num-val', 2, '--size', 64, 128
-    ], base)
-    run_tool([
-        python, TOOLS / 'dataset_converters' / 'make_tiny_kinetics.py',
-        kinetics, '--num-classes', 3, '--clips-per-class', 2, '--num-frames',
-        32
-    ], base)
-    imagenet = make_tiny_imagenet(base / 'tiny_imagenet')
-    splits = ['train', 'val', 'test']
-    train = [python, TOOLS / 'train.py']
+    train = [sys.executable, TOOLS / 'train.py']
     jobs = {
         'seg': [*train, SEG_CONFIG, '--amp'],
         'cls': [*train, CLS_CONFIG, '--amp'],
@@ -278,10 +259,10 @@ def runs(tmp_path_factory) -> Dict[str, TrainRun]:
         'syncbn': [TOOLS / 'dist_train.sh', SEG_CONFIG, 1],
     }
     options = {
-        'seg': _data_roots(splits, cityscapes),
-        'cls': _data_roots(splits, imagenet),
-        'video': _data_roots(splits, kinetics) + _opencv_decoding(),
-        'syncbn': _data_roots(splits, cityscapes),
+        'seg': data_root_options(cityscapes),
+        'cls': data_root_options(imagenet),
+        'video': data_root_options(kinetics) + _opencv_decoding(),
+        'syncbn': data_root_options(cityscapes),
     }
     with ThreadPoolExecutor(len(jobs)) as pool:
         futures = {
@@ -298,7 +279,7 @@ def runs(tmp_path_factory) -> Dict[str, TrainRun]:
         return {name: future.result() for name, future in futures.items()}
 
 
-def _check_run(run: TrainRun, iters: List[str], record_property) -> str:
+def _check_run(run: GPURun, iters: List[str], record_property) -> str:
     """The run finished every iteration with a finite loss; its log."""
     assert run.returncode == 0, run.output[-5000:]
     log = log_text(run.work_dir)
@@ -315,7 +296,7 @@ def _check_run(run: TrainRun, iters: List[str], record_property) -> str:
     return log
 
 
-def _dumped_config(run: TrainRun, config: Path) -> str:
+def _dumped_config(run: GPURun, config: Path) -> str:
     return (run.work_dir / config.name).read_text()
 
 

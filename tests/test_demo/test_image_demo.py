@@ -1,33 +1,33 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
 """demo/image_demo.py end to end, on checkpoints trained here.
 
-Segmentation: the tiny GloRe FCN of ``conftest.py`` on the tiny Cityscapes
-val folder; the label maps must equal the predictions of tools/test.py and
-of ``mmseg.apis.inference_model``, and the overlays must be the images
-blended with the Cityscapes palette of those labels. Classification: the
-tiny GloRe ResNet-50 trained for one epoch on a tiny ImageNet tree; the
-printed scores must be those of the model run by hand.
+Segmentation: the session's tiny GloRe FCN (``seg_trained``, trained with
+``mim train``) on the tiny Cityscapes val folder; the label maps must equal
+the predictions of tools/test.py and of ``mmseg.apis.inference_model``, and
+the overlays must be the images blended with the Cityscapes palette of
+those labels. Classification: the session's tiny GloRe ResNet-50
+(``cls_trained``) after one epoch on the tiny ImageNet tree; the printed
+scores must be those of the model run by hand. What
+:func:`glore_mm.apis.infer_images` does without the demo:
+tests/test_apis/test_inference.py.
 """
 import json
 import sys
 from pathlib import Path
-from typing import List, Tuple
+from typing import List
 
 import numpy as np
 import pytest
 import torch
-from demo_runs import IMAGE_SIZE, SEG_CONFIG, parse_top_k
 from PIL import Image
-from tiny_imagenet import make_tiny_imagenet
-from tool_runner import REPO, TOOLS, run_tool, tool_env
 
-from glore_mm.apis import infer_images
 from glore_mm.utils import allow_mmengine_checkpoints
+from tests.test_demo.demo_runs import parse_top_k
+from tests.tiny_runs import (CLS_CONFIG, IMAGE_SIZE, SEG_CONFIG, SegTest,
+                             TrainRun)
+from tests.tool_runner import REPO, run_tool, tool_env
 
 IMAGE_DEMO = REPO / 'demo' / 'image_demo.py'
-CLS_CONFIG = (
-    REPO / 'tests' / 'data' / 'configs' / 'tiny_mmpretrain' /
-    'resnet50-glore-res4x3_1xb4-1e_tiny-in1k.py')
 OPACITY = 0.6
 
 
@@ -41,15 +41,23 @@ def _cityscapes_palette() -> np.ndarray:
     return np.array(CityscapesDataset.METAINFO['palette'], dtype=np.uint8)
 
 
-def test_segmentation_folder_matches_test_tool(seg_base, val_images,
-                                               seg_trained, seg_tested):
-    out_dir = seg_base / 'demo_out'
+@pytest.fixture(scope='module')
+def seg_demo(tmp_path_factory, val_images: List[Path], seg_trained: TrainRun):
+    """The demo on the val folder: (its output folder, its run)."""
+    base = tmp_path_factory.mktemp('image_demo')
+    out_dir = base / 'demo_out'
     result = run_tool([
         sys.executable, IMAGE_DEMO, val_images[0].parent, SEG_CONFIG,
         seg_trained.checkpoint, '--out-file', out_dir, '--opacity', OPACITY
     ],
-                      cwd=seg_base,
+                      cwd=base,
                       env=tool_env(OMP_NUM_THREADS='1'))
+    return out_dir, result
+
+
+def test_segmentation_folder_matches_test_tool(seg_demo, val_images,
+                                               seg_tested: SegTest):
+    out_dir, result = seg_demo
     palette = _cityscapes_palette()
     for image in val_images:
         name = image.stem
@@ -73,7 +81,7 @@ def test_segmentation_folder_matches_test_tool(seg_base, val_images,
     assert f'{len(val_images)}/{len(val_images)}' in result.stderr
 
 
-def test_mmseg_inference_model_agrees(val_images, seg_trained, seg_base):
+def test_mmseg_inference_model_agrees(val_images, seg_trained, seg_demo):
     """mmseg's own API runs our config and checkpoint (whole image after
     crop training), with the classes stored in the checkpoint."""
     from mmseg.apis import inference_model, init_model
@@ -86,35 +94,9 @@ def test_mmseg_inference_model_agrees(val_images, seg_trained, seg_base):
         CityscapesDataset.METAINFO['classes'])
     prediction = inference_model(model, str(val_images[0]))
     labels = prediction.pred_sem_seg.data[0].numpy()
-    demo = _read(seg_base / 'demo_out' / f'{val_images[0].stem}_label.png')
+    out_dir, _ = seg_demo
+    demo = _read(out_dir / f'{val_images[0].stem}_label.png')
     np.testing.assert_array_equal(labels, demo)
-
-
-def test_segmentation_single_image_default_output(val_images, seg_trained,
-                                                  monkeypatch, tmp_path):
-    monkeypatch.chdir(tmp_path)
-    (files, ) = infer_images(
-        str(val_images[1]), str(SEG_CONFIG), str(seg_trained.checkpoint))
-    assert Path(files.overlay) == Path('outputs') / f'{val_images[1].stem}.png'
-    assert Path(files.label_map) == (
-        Path('outputs') / f'{val_images[1].stem}_label.png')
-    assert _read(tmp_path / files.overlay).shape == (*IMAGE_SIZE, 3)
-    # Nothing but the two outputs: the temporary files were renamed.
-    assert sorted(p.name for p in (tmp_path / 'outputs').iterdir()) == sorted(
-        [Path(files.overlay).name,
-         Path(files.label_map).name])
-
-
-@pytest.mark.parametrize('kwargs, message', [
-    (dict(opacity=0), 'opacity must be in (0, 1], but got 0'),
-    (dict(out_file='seg.jpg'), "out_file 'seg.jpg' must end in .png"),
-])
-def test_segmentation_bad_arguments(val_images, seg_trained, kwargs, message):
-    with pytest.raises(ValueError) as error:
-        infer_images(
-            str(val_images[0]), str(SEG_CONFIG), str(seg_trained.checkpoint),
-            **kwargs)
-    assert message in str(error.value)
 
 
 def _refused(cwd: Path, *args) -> str:
@@ -147,35 +129,7 @@ def test_folder_to_a_png_name_is_refused(val_images, seg_trained, tmp_path):
     assert not any(tmp_path.iterdir())
 
 
-def test_video_config_is_refused_with_a_clear_error(val_images):
-    config = (
-        REPO / 'tests' / 'data' / 'configs' / 'tiny_mmaction' /
-        'c2d_r18-glore_1xb2-4x4x1-1e_tiny-kinetics400-rgb.py')
-    with pytest.raises(ValueError) as error:
-        infer_images(str(val_images[0]), str(config), 'unused.pth')
-    assert 'is an mmaction config' in str(error.value)
-    assert "['mmseg', 'mmpretrain', 'mmdet']" in str(error.value)
-
-
 # Classification
-
-
-@pytest.fixture(scope='module')
-def cls_trained(tmp_path_factory) -> Tuple[Path, Path]:
-    """(tiny ImageNet root, checkpoint after one epoch of tools/train.py)."""
-    base = tmp_path_factory.mktemp('demo_cls')
-    root = make_tiny_imagenet(base / 'tiny_imagenet')
-    work_dir = base / 'train'
-    run_tool([
-        sys.executable, TOOLS / 'train.py', CLS_CONFIG, '--work-dir', work_dir,
-        '--cfg-options', *[
-            f'{split}_dataloader.dataset.data_root={root}'
-            for split in ('train', 'val', 'test')
-        ], 'train_cfg.val_interval=2'
-    ],
-             cwd=base,
-             env=tool_env(OMP_NUM_THREADS='1'))
-    return root, work_dir / 'epoch_1.pth'
 
 
 def _scores_by_hand(images: List[Path], checkpoint: Path) -> np.ndarray:
@@ -201,8 +155,9 @@ def _scores_by_hand(images: List[Path], checkpoint: Path) -> np.ndarray:
     return np.stack([s.pred_score.numpy() for s in samples])
 
 
-def test_classification_prints_the_model_scores(cls_trained, tmp_path):
-    root, checkpoint = cls_trained
+def test_classification_prints_the_model_scores(cls_trained: TrainRun,
+                                                imagenet: Path, tmp_path):
+    root, checkpoint = imagenet, cls_trained.checkpoint
     images = sorted((root / 'val').glob('*.JPEG'))
     out_json = tmp_path / 'top3.json'
     result = run_tool([

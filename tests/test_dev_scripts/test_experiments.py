@@ -5,18 +5,17 @@ its plots are written from the logged numbers, with the settings the report
 quotes read from the configs."""
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from fashion_mnist_files import (fashion_arrays, write_fashion_idx,
-                                 write_fashion_src)
-from tool_runner import REPO, run_tool, tool_env
 
 from glore_mm.datasets import fashion_mnist, fashion_mnist_pairs
+from tests.fashion_mnist_files import (fashion_arrays, write_fashion_idx,
+                                       write_fashion_src)
+from tests.tool_runner import REPO, CompletedProcess, run_tool, tool_env
 
 SCRIPT = '.dev_scripts/experiments/run.py'
 RUNNER = REPO / SCRIPT
@@ -35,7 +34,7 @@ BRAIN_LABELS = {
 }
 
 
-def _run(*args, ok: bool = True) -> subprocess.CompletedProcess:
+def _run(*args, ok: bool = True) -> CompletedProcess:
     return run_tool([sys.executable, RUNNER, *args],
                     cwd=REPO,
                     env=tool_env(OMP_NUM_THREADS='1'),
@@ -302,8 +301,8 @@ def test_brain_mri_quick(tmp_path, brain_mri):
     plot = REPO / 'docs' / 'images' / 'experiments_brain_mri_loss.png'
     stamp = plot.stat().st_mtime
     work_dir = tmp_path / 'work'
-    stdout = _run('brain_mri', '--quick', '--seeds', '0', '--jobs', '2',
-                  '--data-root', str(brain_mri), '--work-dir',
+    stdout = _run('brain_mri', '--quick', '--seeds', '0', '--jobs',
+                  '2', '--data-root', str(brain_mri), '--work-dir',
                   str(work_dir)).stdout
     doc = work_dir / 'experiments.md'
     assert f'[brain_mri] report written to {doc}' in stdout

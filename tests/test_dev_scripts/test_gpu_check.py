@@ -8,14 +8,14 @@ report must say so and carry the numbers the tools computed.
 """
 import json
 import re
-import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Dict, List, NamedTuple
 
 import pytest
-from tool_runner import REPO, run_tool, tool_env
+
+from tests.tool_runner import REPO, CompletedProcess, run_tool, tool_env
 
 DEV = REPO / '.dev_scripts'
 CHECK = DEV / 'gpu_check.sh'
@@ -170,7 +170,7 @@ def test_incomplete_environment_without_bundle_stops(tmp_path):
     assert re.search(r'\| install \| failed: .*no --bundle was given', report)
 
 
-def _missing(list_file: Path) -> subprocess.CompletedProcess:
+def _missing(list_file: Path) -> CompletedProcess:
     return run_tool(
         [sys.executable, DEV / 'gpu_check.py', 'missing', '--list', list_file],
         cwd=REPO,

@@ -2,9 +2,7 @@
 """AtomicCheckpointHook against MMEngine's CheckpointHook, with writes that
 fail halfway (a full disk) and a process killed in the middle of a save."""
 import builtins
-import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -12,19 +10,9 @@ from typing import List, Optional
 import pytest
 import torch
 
-from glore_mm.utils.fileio import (PARTIAL_SUFFIX, atomic_write,
-                                   remove_partial_files)
-from tests.test_engine.toy_training import toy_config, train
-
-HERE = Path(__file__).resolve().parent
-
-
-def test_atomic_write(tmp_path):
-    path = tmp_path / 'sub' / 'file.bin'
-    atomic_write(b'old', path)
-    atomic_write('new', path)
-    assert path.read_bytes() == b'new'
-    assert sorted(p.name for p in path.parent.iterdir()) == ['file.bin']
+from glore_mm.utils.fileio import PARTIAL_SUFFIX
+from tests.tool_runner import run_tool
+from tests.toy_training import toy_config, train
 
 
 def _files(work_dir: Path) -> List[str]:
@@ -115,7 +103,7 @@ def test_write_failing_halfway(tmp_path, monkeypatch, hook_type, part,
 
 KILLED_RUN = '''
 import sys
-from tests.test_engine.toy_training import toy_config, train
+from tests.toy_training import toy_config, train
 train(toy_config(sys.argv[1], custom_hooks=[dict(
     type='FaultToyFailingWrites', part='iter_8', at_iter=4, kill=True)]))
 '''
@@ -125,16 +113,9 @@ def test_killed_during_save(tmp_path):
     """SIGKILL while half of iter_8.pth is written: last_checkpoint names
     iter_4.pth, and resuming removes the partial file and finishes."""
     work_dir = tmp_path / 'work'
-    env = dict(os.environ)
-    env['PYTHONPATH'] = os.pathsep.join(
-        filter(None, [str(HERE), env.get('PYTHONPATH')]))
-    result = subprocess.run([sys.executable, '-c', KILLED_RUN,
-                             str(work_dir)],
-                            cwd=tmp_path,
-                            env=env,
-                            capture_output=True,
-                            text=True,
-                            timeout=300)
+    result = run_tool([sys.executable, '-c', KILLED_RUN, work_dir],
+                      cwd=tmp_path,
+                      ok=False)
     assert result.returncode == -signal.SIGKILL, result.stderr[-3000:]
     partial = list(work_dir.glob(f'.iter_8.pth.*{PARTIAL_SUFFIX}'))
     assert len(partial) == 1 and partial[0].stat().st_size > 0
@@ -145,14 +126,3 @@ def test_killed_during_save(tmp_path):
     train(toy_config(work_dir, resume=True))
     assert not partial[0].exists()
     assert _last_checkpoint_loads(work_dir) == 12
-
-
-def test_remove_partial_files(tmp_path):
-    keep = ['iter_4.pth', '.hidden', 'x.partial', '.a.pth.12.part']
-    remove = ['.iter_8.pth.123.partial', '.last_checkpoint.9.partial']
-    for name in keep + remove:
-        (tmp_path / name).write_bytes(b'x')
-    removed = remove_partial_files(str(tmp_path))
-    assert sorted(Path(p).name for p in removed) == sorted(remove)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(keep)
-    assert remove_partial_files(str(tmp_path / 'missing')) == []

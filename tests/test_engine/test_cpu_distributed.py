@@ -8,11 +8,11 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 from mmengine.registry import MODEL_WRAPPERS
-from tool_runner import free_port, run_tool, tool_env
 from torch import distributed as torch_dist
 
 from glore_mm.engine import (CPUDistributedDataParallel, cpu_model_wrapper_cfg,
                              finish_distributed, setup_cpu_distributed)
+from tests.tool_runner import free_port, run_tool, tool_env
 
 
 @pytest.fixture

@@ -1,10 +1,7 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
 import io
-import os
 import re
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -16,10 +13,10 @@ from mmengine.runner import Runner
 from torch.utils.data import DataLoader
 
 import glore_mm.engine.hooks as hooks_module
+from tests.tool_runner import run_tool, tool_env
 
 # Not imported by name: pytest would try to collect a class named Test*.
 ProgressBarHook = hooks_module.TestProgressBarHook
-HERE = Path(__file__).resolve().parent
 
 
 class _ToyModel(BaseModel):
@@ -108,13 +105,13 @@ def test_validation_bar_and_other_ranks(monkeypatch):
     assert silent.getvalue() == ''
 
 
-# The toy run of toy_training.py, 2 iterations validating 3 batches, then a
-# test of 5 batches, logging every iteration at INFO as the tools do; the
-# bar on stdout, as the tools add it.
+# The toy run of tests/toy_training.py, 2 iterations validating 3 batches,
+# then a test of 5 batches, logging every iteration at INFO as the tools do;
+# the bar on stdout, as the tools add it.
 RUN_WITH_LOGS = """
 import sys
 from mmengine.runner import Runner
-from toy_training import toy_config
+from tests.toy_training import toy_config
 
 cfg = toy_config(
     sys.argv[1],
@@ -140,17 +137,11 @@ def test_bar_and_log_lines_never_share_a_line(tmp_path):
     """What a user sees on the console (stdout and stderr together,
     unbuffered): a line holds a log record or the progress bar, never both.
     """
-    env = dict(os.environ, PYTHONUNBUFFERED='1')
-    env['PYTHONPATH'] = os.pathsep.join(
-        filter(None, [str(HERE), env.get('PYTHONPATH')]))
-    result = subprocess.run(
-        [sys.executable, '-c', RUN_WITH_LOGS,
-         str(tmp_path / 'work')],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        timeout=300)
+    result = run_tool([sys.executable, '-c', RUN_WITH_LOGS, tmp_path / 'work'],
+                      cwd=tmp_path,
+                      env=tool_env(PYTHONUNBUFFERED='1'),
+                      ok=False,
+                      merge_output=True)
     console = result.stdout
     assert result.returncode == 0, console[-4000:]
     lines = console.split('\n')

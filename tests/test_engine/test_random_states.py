@@ -10,8 +10,7 @@ from glore_mm.engine import (RandomStateHook, gather_random_states,
                              get_random_states, set_random_states)
 from glore_mm.engine.checkpoint_hooks import COLLECT_META_EVENT
 from glore_mm.engine.random_states import META_KEY
-from tests.test_engine.toy_training import (Interrupted, same_weights,
-                                            toy_config, train)
+from tests.toy_training import Interrupted, same_weights, toy_config, train
 
 
 def _draw() -> tuple:

@@ -1,11 +1,8 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
 """tools/analysis_tools/get_flops.py and glore_mm.analysis behind it."""
 import copy
-import os
 import re
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from mmengine.config import Config
@@ -13,18 +10,16 @@ from mmengine.registry import MODELS
 
 from glore_mm.analysis import (analyse_config, config_without_units,
                                remove_units)
+from tests.tiny_runs import CLS_CONFIG
+from tests.tool_runner import REPO, TOOLS, run_tool
 
-REPO = Path(__file__).parents[2]
-TOOL = REPO / 'tools/analysis_tools/get_flops.py'
-CONFIG = (
-    REPO / 'tests/data/configs/tiny_mmpretrain/'
-    'resnet50-glore-res4x3_1xb4-1e_tiny-in1k.py')
+TOOL = TOOLS / 'analysis_tools' / 'get_flops.py'
 
 
 @pytest.fixture(scope='module')
 def tiny_cfg():
     # Built under the model's own _scope_, whatever the default scope.
-    return Config.fromfile(str(CONFIG))
+    return Config.fromfile(str(CLS_CONFIG))
 
 
 def test_remove_units_gives_the_upstream_backbone(tiny_cfg):
@@ -84,22 +79,11 @@ def test_delta_is_the_units_cost(tiny_cfg):
 
 
 def test_tool_prints_both_builds_and_delta():
-    env = dict(os.environ)
-    env['PYTHONPATH'] = os.pathsep.join([str(REPO),
-                                         env.get('PYTHONPATH',
-                                                 '')]).rstrip(os.pathsep)
-    proc = subprocess.run([
-        sys.executable,
-        str(TOOL),
-        str(CONFIG), '--shape', '32', '32', '--cfg-options',
+    out = run_tool([
+        sys.executable, TOOL, CLS_CONFIG, '--shape', 32, 32, '--cfg-options',
         'model.backbone.glore_units.layer3=[5]'
     ],
-                          env=env,
-                          capture_output=True,
-                          text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = proc.stdout
+                   cwd=REPO).stdout
     assert 'Input shape: (1, 3, 32, 32)' in out
     for row in ('with units', 'without units', 'delta'):
         assert re.search(rf'^{row} +\+?[\d.]+M', out, re.M), out

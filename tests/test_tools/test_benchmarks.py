@@ -11,10 +11,10 @@ import sys
 
 import pytest
 import torch
-from tool_runner import REPO, TOOLS, run_tool
 
 from glore_mm.analysis.benchmark_models import COLUMNS
 from glore_mm.analysis.benchmark_units import RATIO_COLUMNS, RESULT_COLUMNS
+from tests.tool_runner import REPO, TOOLS, run_tool
 
 UNITS = TOOLS / 'analysis_tools' / 'benchmark_units.py'
 MODELS = TOOLS / 'analysis_tools' / 'benchmark_models.py'

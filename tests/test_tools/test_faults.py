@@ -11,28 +11,25 @@ launcher with an error naming it, and nothing of the run is left behind.
 import os
 import re
 import signal
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
-from typing import Callable, Dict, List
+from typing import Dict, List
 
 import mmseg
 import pytest
 import torch
-from tool_runner import REPO, TOOLS, free_port, run_tool, tool_env
 
 import glore_mm  # noqa: F401  (importing it installs the checkpoint allowlist)
+from tests.tiny_runs import SEG_CONFIG
+from tests.tool_runner import (TOOLS, TimeoutExpired, free_port, run_tool,
+                               start_tool, tool_env, wait_for)
 
-CONFIG = REPO / 'tests' / 'data' / 'configs' / 'tiny_glore_fcn_cityscapes.py'
-MAKE_DATA = TOOLS / 'dataset_converters' / 'make_tiny_cityscapes.py'
 # The training tools that must resume exactly: ours and mmseg's own.
 TRAIN_TOOLS = {
     'glore_mm': TOOLS / 'train.py',
     'mmseg': Path(mmseg.__file__).parent / '.mim' / 'tools' / 'train.py',
 }
-IMAGE_SIZE = (64, 128)  # height, width
 MAX_ITERS, INTERVAL, KILL_AFTER = 12, 4, 8
 # A dead rank must end the launcher within this many seconds.
 DEAD_RANK_LIMIT = 60
@@ -67,30 +64,6 @@ def base(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp('faults')
 
 
-@pytest.fixture(scope='module')
-def data_root(base: Path) -> Path:
-    root = base / 'tiny_cityscapes'
-    run_tool([
-        sys.executable, MAKE_DATA, root, '--num-train', 4, '--num-val', 2,
-        '--size', *IMAGE_SIZE
-    ],
-             cwd=base)
-    return root
-
-
-def _wait_for(condition: Callable[[], bool], proc: subprocess.Popen,
-              timeout: float, what: str, output: Callable[[], str]) -> None:
-    """Poll ``condition`` until it holds; fail if ``proc`` ends first."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if proc.poll() is not None:
-            pytest.fail(f'the run exited with {proc.returncode} before '
-                        f'{what}\n{output()[-4000:]}')
-        if time.monotonic() > deadline:
-            pytest.fail(f'no {what} after {timeout} s\n{output()[-4000:]}')
-        time.sleep(0.02)
-
-
 def _weights(checkpoint: Path) -> Dict[str, torch.Tensor]:
     return torch.load(checkpoint, map_location='cpu')['state_dict']
 
@@ -110,7 +83,7 @@ def _train_cmd(tool: str,
     return [
         sys.executable,
         str(TRAIN_TOOLS[tool]),
-        str(CONFIG), *(['--resume'] if resume else []), '--work-dir',
+        str(SEG_CONFIG), *(['--resume'] if resume else []), '--work-dir',
         str(work_dir), *options
     ]
 
@@ -118,30 +91,19 @@ def _train_cmd(tool: str,
 def _kill_after_checkpoint(cmd: List[str], cwd: Path, log: Path) -> None:
     """Run ``cmd``; SIGKILL it once the iteration after the checkpoint of
     iteration ``KILL_AFTER`` has trained (and is lost)."""
-    with open(log, 'w') as out:
-        proc = subprocess.Popen(
-            cmd,
-            cwd=cwd,
-            env=tool_env(PYTHONUNBUFFERED='1'),
-            stdout=out,
-            stderr=subprocess.STDOUT)
-    try:
+    with start_tool(cmd, cwd, log) as proc:
         # Iteration 9 has trained (and is lost) once its line is logged.
-        _wait_for(lambda: KILL_AFTER + 1 in _train_lines(log.read_text()),
-                  proc, 300, f'iteration {KILL_AFTER + 1}', log.read_text)
+        wait_for(lambda: KILL_AFTER + 1 in _train_lines(log.read_text()), proc,
+                 300, f'iteration {KILL_AFTER + 1}', log.read_text)
         os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
     assert proc.returncode == -signal.SIGKILL
     assert max(_train_lines(log.read_text())) < MAX_ITERS, 'killed too late'
 
 
 @pytest.fixture(scope='module')
-def uninterrupted(base: Path, data_root: Path) -> Dict[str, Path]:
+def uninterrupted(base: Path, cityscapes: Path) -> Dict[str, Path]:
     """The last checkpoint of an uninterrupted run of each training tool."""
-    options = _options(data_root, MAX_ITERS, INTERVAL)
+    options = _options(cityscapes, MAX_ITERS, INTERVAL)
     last = {}
     for tool in TRAIN_TOOLS:
         work_dir = base / f'uninterrupted_{tool}'
@@ -151,8 +113,8 @@ def uninterrupted(base: Path, data_root: Path) -> Dict[str, Path]:
 
 
 @pytest.mark.parametrize('tool', list(TRAIN_TOOLS))
-def test_resume_after_sigkill_is_exact(base, data_root, uninterrupted, tool):
-    options = _options(data_root, MAX_ITERS, INTERVAL)
+def test_resume_after_sigkill_is_exact(base, cityscapes, uninterrupted, tool):
+    options = _options(cityscapes, MAX_ITERS, INTERVAL)
     cut_dir = base / f'killed_{tool}'
     _kill_after_checkpoint(
         _train_cmd(tool, cut_dir, options), base, base / f'killed_{tool}.out')
@@ -179,22 +141,6 @@ def test_every_training_tool_gives_the_same_run(uninterrupted):
     for other in others:
         differ = _differing(first, other)
         assert not differ, f'{len(differ)} tensors differ: {differ[:5]}'
-
-
-class _Output:
-    """Collect a process's output lines in a thread."""
-
-    def __init__(self, proc: subprocess.Popen) -> None:
-        self.lines: List[str] = []
-        self._thread = threading.Thread(
-            target=lambda: self.lines.extend(proc.stdout), daemon=True)
-        self._thread.start()
-
-    def text(self) -> str:
-        return ''.join(self.lines)
-
-    def join(self) -> None:
-        self._thread.join(timeout=10)
 
 
 def _alive(pid: int) -> bool:
@@ -238,50 +184,47 @@ def _two_ranks_train(text: str) -> bool:
     return len(RANK_LINE.findall(text)) == 2 and 3 in _train_lines(text)
 
 
-def test_dead_rank_ends_the_launcher(base, data_root):
+def test_dead_rank_ends_the_launcher(base, cityscapes):
     """Also checks that the checkpoint of iteration 2 holds the random
     states of both ranks (seeded apart with ``diff_rank_seed``)."""
     victim = 1
     work_dir = base / 'dead_rank'
     cmd = [
         str(TOOLS / 'dist_train.sh'),
-        str(CONFIG), '2', '--work-dir',
-        str(work_dir), *_options(data_root, 1000, 1000),
+        str(SEG_CONFIG), '2', '--work-dir',
+        str(work_dir), *_options(cityscapes, 1000, 1000),
         'default_hooks.checkpoint.interval=2', 'randomness.diff_rank_seed=True'
     ]
-    proc = subprocess.Popen(
-        cmd,
-        cwd=base,
-        env=tool_env(PORT=free_port(), PYTHONUNBUFFERED='1'),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True)
-    output = _Output(proc)
-    run = [proc.pid]
-    try:
-        _wait_for(lambda: _two_ranks_train(output.text()), proc, 300,
-                  'training on two ranks', output.text)
-        run += _descendants(proc.pid)
-        ranks = {int(r): int(p) for r, p in RANK_LINE.findall(output.text())}
-        assert set(ranks.values()) <= set(run)
-        os.kill(ranks[victim], signal.SIGKILL)
-        killed_at = time.monotonic()
+    log = base / 'dead_rank.out'
+    with start_tool(cmd, base, log, tool_env(PORT=free_port())) as proc:
+        run = [proc.pid]
         try:
-            proc.wait(timeout=DEAD_RANK_LIMIT)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f'the launcher still runs {DEAD_RANK_LIMIT} s after '
-                        f'rank {victim} was killed\n{output.text()[-4000:]}')
-        elapsed = time.monotonic() - killed_at
-        left = [pid for pid in run if _alive(pid)]
-    finally:
-        # Whatever the outcome, end every process of the run, children first
-        # (each names the config: a reused pid belongs to someone else).
-        for pid in [*_descendants(proc.pid), *reversed(run)]:
-            if _alive(pid) and str(CONFIG) in _command_line(pid):
-                os.kill(pid, signal.SIGKILL)
-        proc.wait()
-        output.join()
-    text = output.text()
+            wait_for(lambda: _two_ranks_train(log.read_text()), proc, 300,
+                     'training on two ranks', log.read_text)
+            run += _descendants(proc.pid)
+            ranks = {
+                int(r): int(p)
+                for r, p in RANK_LINE.findall(log.read_text())
+            }
+            assert set(ranks.values()) <= set(run)
+            os.kill(ranks[victim], signal.SIGKILL)
+            killed_at = time.monotonic()
+            try:
+                proc.wait(timeout=DEAD_RANK_LIMIT)
+            except TimeoutExpired:
+                pytest.fail(f'the launcher still runs {DEAD_RANK_LIMIT} s '
+                            f'after rank {victim} was killed\n'
+                            f'{log.read_text()[-4000:]}')
+            elapsed = time.monotonic() - killed_at
+            left = [pid for pid in run if _alive(pid)]
+        finally:
+            # Whatever the outcome, end every process of the run, children
+            # first (each names the config: a reused pid belongs to someone
+            # else).
+            for pid in [*_descendants(proc.pid), *reversed(run)]:
+                if _alive(pid) and str(SEG_CONFIG) in _command_line(pid):
+                    os.kill(pid, signal.SIGKILL)
+    text = log.read_text()
     assert proc.returncode != 0, text[-4000:]
     assert elapsed < DEAD_RANK_LIMIT
     # torchrun's report names the rank that died first.

@@ -19,12 +19,10 @@ from typing import Dict, List, NamedTuple, Optional
 import numpy as np
 import pytest
 import torch
-from tool_runner import REPO, TOOLS, free_port, log_text, run_tool, tool_env
 
-CONFIG = REPO / 'tests' / 'data' / 'configs' / 'tiny_glore_fcn_cityscapes.py'
-MAKE_DATA = TOOLS / 'dataset_converters' / 'make_tiny_cityscapes.py'
-NUM_TRAIN, NUM_VAL = 4, 2
-IMAGE_SIZE = (64, 128)  # height, width
+from tests.tiny_runs import IMAGE_SIZE, NUM_VAL, SEG_CONFIG
+from tests.tool_runner import TOOLS, free_port, log_text, run_tool, tool_env
+
 METRIC = re.compile(r'mIoU: (\d+\.\d+)')
 # In each line that says the tool added a hook the config does not declare.
 ADDITION = 'does not declare'
@@ -61,30 +59,19 @@ def base(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp('tools')
 
 
-@pytest.fixture(scope='module')
-def data_root(base: Path) -> Path:
-    root = base / 'tiny_cityscapes'
-    cmd = [
-        sys.executable, MAKE_DATA, root, '--num-train', NUM_TRAIN, '--num-val',
-        NUM_VAL, '--size', *IMAGE_SIZE
-    ]
-    run_tool(cmd, cwd=base)
-    assert len(list((root / 'leftImg8bit' / 'val').rglob('*.png'))) == NUM_VAL
-    return root
-
-
 class TrainRun(NamedTuple):
     work_dir: Path
     stdout: str
 
 
 @pytest.fixture(scope='module')
-def trained(base: Path, data_root: Path) -> TrainRun:
+def trained(base: Path, cityscapes: Path) -> TrainRun:
     """Train 4 iterations in one process, validating and saving every 2."""
     work_dir = base / 'train'
     cmd = [
-        sys.executable, TOOLS / 'train.py', CONFIG, '--work-dir', work_dir,
-        *_cfg_options(data_root, max_iters=4, val_interval=2, ckpt_interval=2)
+        sys.executable, TOOLS / 'train.py', SEG_CONFIG, '--work-dir', work_dir,
+        *_cfg_options(
+            cityscapes, max_iters=4, val_interval=2, ckpt_interval=2)
     ]
     return TrainRun(work_dir, run_tool(cmd, cwd=base).stdout)
 
@@ -108,7 +95,7 @@ def test_train_single_process(trained):
     assert Path(last) == work_dir / 'iter_4.pth'
     # The config declares the hooks: the tool adds nothing, says nothing.
     assert ADDITION not in log and ADDITION not in trained.stdout
-    dumped = (work_dir / CONFIG.name).read_text()
+    dumped = (work_dir / SEG_CONFIG.name).read_text()
     for hook in ('TestProgressBarHook', 'RandomStateHook',
                  'AtomicCheckpointHook'):
         assert hook in dumped
@@ -154,12 +141,12 @@ def _upstream_options(data_root: Path) -> List[str]:
 
 
 @pytest.fixture(scope='module')
-def upstream_trained(base: Path, data_root: Path) -> TrainRun:
+def upstream_trained(base: Path, cityscapes: Path) -> TrainRun:
     """tools/train.py on an upstream config: the FCN baseline."""
     work_dir = base / 'upstream'
     cmd = [
         sys.executable, TOOLS / 'train.py', UPSTREAM_CONFIG, '--work-dir',
-        work_dir, *_upstream_options(data_root)
+        work_dir, *_upstream_options(cityscapes)
     ]
     return TrainRun(work_dir, run_tool(cmd, cwd=base).stdout)
 
@@ -202,7 +189,7 @@ def _not_a_checkpoint(base: Path, kind: str) -> Path:
     ('random', 'is not a PyTorch checkpoint'),
     ('fcn', 'does not fit the model'),
 ])
-def test_test_tool_refuses_a_wrong_checkpoint(base, data_root,
+def test_test_tool_refuses_a_wrong_checkpoint(base, cityscapes,
                                               upstream_trained, kind, message):
     """A file that is no checkpoint, or the FCN baseline's checkpoint for
     the GloRe config, ends with a message naming the file."""
@@ -211,8 +198,8 @@ def test_test_tool_refuses_a_wrong_checkpoint(base, data_root,
     else:
         checkpoint = _not_a_checkpoint(base, kind)
     cmd = [
-        sys.executable, TOOLS / 'test.py', CONFIG, checkpoint, '--work-dir',
-        base / f'wrong_{kind}', *_cfg_options(data_root)
+        sys.executable, TOOLS / 'test.py', SEG_CONFIG, checkpoint,
+        '--work-dir', base / f'wrong_{kind}', *_cfg_options(cityscapes)
     ]
     result = run_tool(cmd, cwd=base, ok=False)
     assert result.returncode != 0
@@ -231,7 +218,8 @@ class _Payload:
         return (shutil.copyfile, (__file__, self.marker))
 
 
-def test_checkpoint_with_arbitrary_object_is_refused(trained, base, data_root):
+def test_checkpoint_with_arbitrary_object_is_refused(trained, base,
+                                                     cityscapes):
     import glore_mm  # noqa: F401  (importing it installs the allowlist)
     checkpoint = torch.load(trained.work_dir / 'iter_4.pth')
     marker = base / 'payload_ran'
@@ -244,8 +232,8 @@ def test_checkpoint_with_arbitrary_object_is_refused(trained, base, data_root):
     marker.unlink()
 
     cmd = [
-        sys.executable, TOOLS / 'test.py', CONFIG, evil, '--work-dir',
-        base / 'evil_test', *_cfg_options(data_root)
+        sys.executable, TOOLS / 'test.py', SEG_CONFIG, evil, '--work-dir',
+        base / 'evil_test', *_cfg_options(cityscapes)
     ]
     result = run_tool(cmd, cwd=base, ok=False)
     assert result.returncode != 0
@@ -254,14 +242,14 @@ def test_checkpoint_with_arbitrary_object_is_refused(trained, base, data_root):
     assert not marker.exists()
 
 
-def test_resume_continues_from_last_checkpoint(trained, base, data_root):
+def test_resume_continues_from_last_checkpoint(trained, base, cityscapes):
     work_dir = base / 'resume'
     shutil.copytree(trained.work_dir, work_dir)
     (work_dir / 'last_checkpoint').write_text(str(work_dir / 'iter_4.pth'))
     cmd = [
-        sys.executable, TOOLS / 'train.py', CONFIG, '--resume', '--work-dir',
-        work_dir,
-        *_cfg_options(data_root, max_iters=6, val_interval=2, ckpt_interval=2)
+        sys.executable, TOOLS / 'train.py', SEG_CONFIG, '--resume',
+        '--work-dir', work_dir, *_cfg_options(
+            cityscapes, max_iters=6, val_interval=2, ckpt_interval=2)
     ]
     result = run_tool(cmd, cwd=base)
     out = result.stdout
@@ -273,11 +261,12 @@ def test_resume_continues_from_last_checkpoint(trained, base, data_root):
         work_dir / 'iter_6.pth')
 
 
-def test_dist_train_two_cpu_ranks(base, data_root):
+def test_dist_train_two_cpu_ranks(base, cityscapes):
     work_dir = base / 'dist_train'
     cmd = [
-        TOOLS / 'dist_train.sh', CONFIG, 2, '--work-dir', work_dir,
-        *_cfg_options(data_root, max_iters=2, val_interval=2, ckpt_interval=2)
+        TOOLS / 'dist_train.sh', SEG_CONFIG, 2, '--work-dir', work_dir,
+        *_cfg_options(
+            cityscapes, max_iters=2, val_interval=2, ckpt_interval=2)
     ]
     result = run_tool(cmd, cwd=base, env=tool_env(PORT=free_port()))
     # Every rank reports itself on stdout.
@@ -304,15 +293,15 @@ class ToolTestRun(NamedTuple):
 
 
 @pytest.fixture(scope='module')
-def tested(trained, base, data_root) -> ToolTestRun:
+def tested(trained, base, cityscapes) -> ToolTestRun:
     """tools/test.py on the trained checkpoint, predictions and drawings
     saved. Testing, drawing included, never touches the training set."""
     ckpt = trained.work_dir / 'iter_4.pth'
     out_dir, show_dir = base / 'preds', base / 'show'
     cmd = [
-        sys.executable, TOOLS / 'test.py', CONFIG, ckpt, '--work-dir',
+        sys.executable, TOOLS / 'test.py', SEG_CONFIG, ckpt, '--work-dir',
         base / 'test', '--out', out_dir, '--show-dir', show_dir,
-        *_cfg_options(data_root, train_root=base / 'no_train_data')
+        *_cfg_options(cityscapes, train_root=base / 'no_train_data')
     ]
     return ToolTestRun(run_tool(cmd, cwd=base).stdout, out_dir, show_dir)
 
@@ -327,7 +316,7 @@ def _label_maps(out_dir: Path) -> Dict[str, np.ndarray]:
     return maps
 
 
-def test_test_tool_predictions_and_drawings(trained, tested, data_root):
+def test_test_tool_predictions_and_drawings(trained, tested, cityscapes):
     ckpt = trained.work_dir / 'iter_4.pth'
     result, out_dir, show_dir = tested
     assert f'Load checkpoint from {ckpt}' in result
@@ -336,7 +325,7 @@ def test_test_tool_predictions_and_drawings(trained, tested, data_root):
     assert f'{NUM_VAL}/{NUM_VAL}, ' in result
     val_images = sorted(
         p.name.replace('_leftImg8bit.png', '')
-        for p in (data_root / 'leftImg8bit' / 'val').rglob('*.png'))
+        for p in (cityscapes / 'leftImg8bit' / 'val').rglob('*.png'))
     preds = sorted(out_dir.glob('*.png'))
     assert [p.name.replace('_leftImg8bit.png', '')
             for p in preds] == val_images
@@ -350,12 +339,12 @@ def test_test_tool_predictions_and_drawings(trained, tested, data_root):
 
 
 def test_dist_test_two_cpu_ranks_dumps_results(trained, tested, base,
-                                               data_root):
+                                               cityscapes):
     ckpt = trained.work_dir / 'iter_4.pth'
     dump = base / 'dist_results.pkl'
     cmd = [
-        TOOLS / 'dist_test.sh', CONFIG, ckpt, 2, '--work-dir',
-        base / 'dist_test', '--out', dump, *_cfg_options(data_root)
+        TOOLS / 'dist_test.sh', SEG_CONFIG, ckpt, 2, '--work-dir',
+        base / 'dist_test', '--out', dump, *_cfg_options(cityscapes)
     ]
     result = run_tool(cmd, cwd=base, env=tool_env(PORT=free_port()))
     for rank in (0, 1):
@@ -376,7 +365,7 @@ def test_dist_test_two_cpu_ranks_dumps_results(trained, tested, base,
     assert METRIC.findall(result.stdout) == METRIC.findall(tested.stdout)
 
 
-def test_mmseg_packaged_test_tool(trained, tested, base, data_root):
+def test_mmseg_packaged_test_tool(trained, tested, base, cityscapes):
     """mmseg's own tool loads our checkpoint (importing glore_mm, the
     config's custom_imports, allowlists MMEngine checkpoints), finds every
     key, units included, and measures what tools/test.py measures."""
@@ -385,8 +374,8 @@ def test_mmseg_packaged_test_tool(trained, tested, base, data_root):
     tool = Path(spec.submodule_search_locations[0]) / '.mim/tools/test.py'
     assert tool.is_file()
     cmd = [
-        sys.executable, tool, CONFIG, trained.work_dir / 'iter_4.pth',
-        '--work-dir', base / 'mmseg_test', *_cfg_options(data_root)
+        sys.executable, tool, SEG_CONFIG, trained.work_dir / 'iter_4.pth',
+        '--work-dir', base / 'mmseg_test', *_cfg_options(cityscapes)
     ]
     result = run_tool(cmd, cwd=base)
     output = result.stdout + result.stderr
@@ -407,11 +396,11 @@ NO_TTA = ['--tta', '--cfg-options', 'tta_pipeline=None']
     (NO_TTA, '--tta needs tta_pipeline and tta_model in'),
 ])
 def test_test_tool_clear_errors(base, args, message):
-    cmd = [sys.executable, TOOLS / 'test.py', CONFIG, 'missing.pth', *args]
+    cmd = [sys.executable, TOOLS / 'test.py', SEG_CONFIG, 'missing.pth', *args]
     result = run_tool(cmd, cwd=base, ok=False)
     assert result.returncode != 0
     assert message in result.stderr
-    assert str(CONFIG) in result.stderr
+    assert str(SEG_CONFIG) in result.stderr
 
 
 def _write_executable(path: Path, text: str) -> None:
@@ -465,12 +454,12 @@ def _slurm_env(bin_dir: Path, tasks: int) -> Dict[str, str]:
         GRES='none')
 
 
-def test_slurm_train_two_cpu_tasks(base, data_root, fake_slurm):
+def test_slurm_train_two_cpu_tasks(base, cityscapes, fake_slurm):
     work_dir = base / 'slurm_train'
     cmd = [
-        TOOLS / 'slurm_train.sh', 'cpu', 'glore', CONFIG, work_dir,
+        TOOLS / 'slurm_train.sh', 'cpu', 'glore', SEG_CONFIG, work_dir,
         *_cfg_options(
-            data_root, max_iters=2, val_interval=10, ckpt_interval=2)
+            cityscapes, max_iters=2, val_interval=10, ckpt_interval=2)
     ]
     result = run_tool(cmd, cwd=base, env=_slurm_env(fake_slurm, 2))
     srun_args = (fake_slurm / 'srun_args').read_text().split()
@@ -491,11 +480,11 @@ def test_slurm_train_two_cpu_tasks(base, data_root, fake_slurm):
     assert osp.getsize(work_dir / 'iter_2.pth') > 0
 
 
-def test_slurm_test_one_cpu_task(trained, base, data_root, fake_slurm):
+def test_slurm_test_one_cpu_task(trained, base, cityscapes, fake_slurm):
     ckpt = trained.work_dir / 'iter_4.pth'
     cmd = [
-        TOOLS / 'slurm_test.sh', 'cpu', 'glore-test', CONFIG, ckpt,
-        '--work-dir', base / 'slurm_test', *_cfg_options(data_root)
+        TOOLS / 'slurm_test.sh', 'cpu', 'glore-test', SEG_CONFIG, ckpt,
+        '--work-dir', base / 'slurm_test', *_cfg_options(cityscapes)
     ]
     result = run_tool(cmd, cwd=base, env=_slurm_env(fake_slurm, 1))
     srun_args = (fake_slurm / 'srun_args').read_text().split()

@@ -1,7 +1,8 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
 """tools/visualization/vis_projection.py on segmentation, classification
-and video models, from checkpoints of built models, and the pieces of
-:mod:`glore_mm.visualization.projection` it draws with."""
+and video models, from checkpoints of built models (the pieces of
+:mod:`glore_mm.visualization.projection` it draws with, and what they
+refuse: tests/test_visualization)."""
 import re
 import sys
 from pathlib import Path
@@ -10,11 +11,10 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
-from mmengine.registry import MODELS, init_default_scope
-from tool_runner import REPO, TOOLS, run_tool
 
 from glore_mm.visualization import projection as vis
+from tests.tiny_runs import random_checkpoint
+from tests.tool_runner import REPO, TOOLS, run_tool
 
 TOOL = TOOLS / 'visualization' / 'vis_projection.py'
 SEG_CONFIG = REPO / 'configs/mmseg/glore_r18-d8_1xb8-1k_brain-mri-128x128.py'
@@ -47,25 +47,6 @@ test_pipeline = [
 ]
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 """
-
-
-def _save_checkpoint(config: Path,
-                     path: Path,
-                     seed: int = 0,
-                     edit=None) -> Path:
-    """Save a checkpoint of the config's model, randomly initialised."""
-    cfg = Config.fromfile(str(config))
-    init_default_scope(cfg.default_scope)
-    model_cfg = cfg.model.copy()
-    if cfg.get('data_preprocessor', None) is not None:
-        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
-    torch.manual_seed(seed)
-    model = MODELS.build(model_cfg)
-    state = model.state_dict()
-    if edit is not None:
-        edit(state)
-    torch.save(dict(meta=dict(), state_dict=state), path)
-    return path
 
 
 def _perturb(key: str):
@@ -149,12 +130,12 @@ def seg_case(tmp_path_factory):
     blob = ((yy - 50)**2 / 40**2 + (xx - 60)**2 / 50**2 < 1) * 150
     pixels = (blob + rng.integers(0, 60, blob.shape)).astype(np.uint8)
     cv2.imwrite(str(image), np.dstack([pixels] * 3))
-    ckpt = _save_checkpoint(SEG_CONFIG, root / 'glore.pth')
-    ckpt_proj = _save_checkpoint(
+    ckpt = random_checkpoint(SEG_CONFIG, root / 'glore.pth')
+    ckpt_proj = random_checkpoint(
         SEG_CONFIG,
         root / 'proj.pth',
         edit=_perturb('decode_head.glore.conv_proj.weight'))
-    ckpt_extend = _save_checkpoint(
+    ckpt_extend = random_checkpoint(
         SEG_CONFIG,
         root / 'extend.pth',
         edit=_perturb('decode_head.glore.conv_extend.weight'))
@@ -205,7 +186,7 @@ def test_cls_grayscale(tmp_path):
     pixels = np.zeros((28, 28), np.uint8)
     pixels[6:22, 9:19] = 200
     cv2.imwrite(str(image), pixels)
-    ckpt = _save_checkpoint(CLS_CONFIG, tmp_path / 'cls.pth')
+    ckpt = random_checkpoint(CLS_CONFIG, tmp_path / 'cls.pth')
     files = _run(CLS_CONFIG, ckpt, image, tmp_path / 'out', '--nodes', '2',
                  '--tile-size', '40')
     assert files == ['backbone.layer2.1.glore_0.png']
@@ -236,7 +217,7 @@ def test_video_3d(tmp_path):
     config.write_text(VIDEO_CONFIG)
     video = tmp_path / 'clip.mp4'
     _write_video(video)
-    ckpt = _save_checkpoint(config, tmp_path / 'i3d.pth')
+    ckpt = random_checkpoint(config, tmp_path / 'i3d.pth')
     files = _run(config, ckpt, video, tmp_path / 'out', '--frames', '2',
                  '--tile-size', '32')
     # layer3's maps have 4 time steps (pool2 halves the 8 frames): steps 0
@@ -252,63 +233,10 @@ def test_video_3d(tmp_path):
     assert (first != last).any()
 
 
-def test_frame_maps_3d():
-    proj = torch.zeros(1, 5, 4, 2, 2)
-    pairs = vis.frame_maps(proj, 16)
-    assert [index for index, _ in pairs] == [2, 6, 10, 14]
-    assert pairs[0][1].shape == (5, 2, 2)
-    # a 2D unit of a video model: frames in the batch axis
-    assert [i for i, _ in vis.frame_maps(torch.zeros(8, 5, 2, 2), 8)
-            ] == list(range(8))
-
-
-def test_select_nodes():
-    proj = torch.zeros(1, 4, 3, 3)
-    proj[0, 2, 1, 1] = 5.0
-    proj[0, 0, 0, 0] = 1.0
-    proj[0, 3] = 7.0  # large but flat
-    assert vis.select_nodes(proj, 2) == [2, 0]
-    assert vis.select_nodes(proj, 9) == [2, 0, 1, 3]
-
-
-def _refused(error: type,
-             pattern: str,
-             config: Path,
-             checkpoint,
-             image,
-             out: Path,
-             unit_names=None) -> None:
-    """The package refuses the arguments: ``error`` matching ``pattern``."""
-    with pytest.raises(error, match=pattern):
-        vis.visualize(
-            Config.fromfile(str(config)),
-            str(checkpoint),
-            str(image),
-            str(out),
-            unit_names=unit_names)
-    assert not out.exists() or not any(out.iterdir())
-
-
-def test_errors(seg_case, tmp_path):
-    image = seg_case['image']
-    fcn_ckpt = _save_checkpoint(FCN_CONFIG, tmp_path / 'fcn.pth')
-    # through the tool once: the message reaches the user's terminal
+def test_tool_refuses_a_model_without_units(seg_case, tmp_path):
+    """What the package refuses reaches the user's terminal as a usage
+    error (the refusals themselves: tests/test_visualization)."""
+    fcn_ckpt = random_checkpoint(FCN_CONFIG, tmp_path / 'fcn.pth')
     _fails(r'.*no GloRe unit.*decode_head \(FCNHead\)', FCN_CONFIG, fcn_ckpt,
-           image, tmp_path / 'a')
-    _refused(
-        ValueError,
-        r"unknown --unit \['head.glore'\].*\['decode_head.glore'\]",
-        SEG_CONFIG,
-        seg_case['ckpt'],
-        image,
-        tmp_path / 'b',
-        unit_names=['head.glore'])
-    _refused(
-        ValueError, r'does not fit the model .* keys are missing '
-        r'\(decode_head\.glore\.', SEG_CONFIG, fcn_ckpt, image, tmp_path / 'c')
-    _refused(FileNotFoundError, 'does not exist', SEG_CONFIG, seg_case['ckpt'],
-             tmp_path / 'missing.png', tmp_path / 'd')
-    text = tmp_path / 'not_an_image.png'
-    text.write_text('hello')
-    _refused(ValueError, 'cannot read input', SEG_CONFIG, seg_case['ckpt'],
-             text, tmp_path / 'e')
+           seg_case['image'], tmp_path / 'a')
+    assert not (tmp_path / 'a').exists() or not any((tmp_path / 'a').iterdir())

@@ -1,7 +1,7 @@
 # configs/mmpretrain/resnet50-glore-res4x3_8xb32_in1k.py shrunk for CPU
 # tests: ResNet-50 with 8 base channels and its 3 units in layer3, 32x32
-# crops of the tiny ImageNet-format tree that
-# tests/test_tools/test_mmpretrain_e2e.py generates, 1 epoch, batch 4.
+# crops of the tiny ImageNet-format tree of tests/tiny_runs.py, 1 epoch,
+# batch 4.
 _base_ = '../../../../configs/mmpretrain/resnet50-glore-res4x3_8xb32_in1k.py'
 data_root = 'data/tiny_imagenet'
 model = dict(

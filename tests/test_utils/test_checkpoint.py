@@ -1,8 +1,9 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
+"""glore_mm.utils.checkpoint: the allowlist that lets torch's
+``weights_only`` load read MMEngine checkpoints, and nothing else."""
 import io
 import pickle
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from mmengine.logging import HistoryBuffer, MessageHub
 
 from glore_mm.utils import (allow_mmengine_checkpoints,
                             mmengine_checkpoint_globals)
-from tests.test_engine.toy_training import toy_config, train
+from tests.tool_runner import run_tool
+from tests.toy_training import toy_config, train
 
 
 def _roundtrip(obj, weights_only: bool = True):
@@ -177,9 +179,6 @@ else:
 import glore_mm
 print(torch.load({str(mmengine_checkpoint)!r})['meta']['iter'])
 """
-    result = subprocess.run([sys.executable, '-c', code],
-                            capture_output=True,
-                            text=True,
-                            timeout=300)
-    assert result.returncode == 0, result.stderr
+    result = run_tool([sys.executable, '-c', code],
+                      cwd=mmengine_checkpoint.parent)
     assert result.stdout.split() == ['2']
