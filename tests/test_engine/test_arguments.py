@@ -10,7 +10,6 @@ import json
 import os
 import re
 import shlex
-import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -25,7 +24,7 @@ from glore_mm.engine.cpu_distributed import (DISTRIBUTED_LAUNCHERS, LAUNCHERS,
                                              NO_LAUNCHER)
 from glore_mm.engine.runner_setup import (apply_test_args, apply_train_args,
                                           config_from_args, dump_metrics)
-from tests.tool_runner import REPO, TOOLS, run_tool, tool_env
+from tests.tool_runner import REPO, TOOLS, CompletedProcess, run_tool, tool_env
 
 
 def test_parse_runner_args_sets_local_rank(monkeypatch):
@@ -76,7 +75,7 @@ def test_test_arguments():
                                            'pytorch', 2, False)
 
 
-def _run_tool(name: str, *argv: str) -> subprocess.CompletedProcess:
+def _run_tool(name: str, *argv: str) -> CompletedProcess:
     return run_tool([sys.executable, TOOLS / name, *argv],
                     cwd=REPO,
                     env=tool_env(COLUMNS='80'),
