@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from det_runs import DET_CONFIG, det_options, make_detection_set
-from tool_runner import TOOLS, run_tool, tool_env
+
+from tests.test_mmdet.det_runs import (DET_CONFIG, det_options,
+                                       make_detection_set)
+from tests.tool_runner import TOOLS, run_tool, tool_env
 
 
 class DetRun(NamedTuple):

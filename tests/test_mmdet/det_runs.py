@@ -6,11 +6,11 @@ from typing import Dict, List, Tuple, Union
 
 import numpy as np
 import torch
-from fashion_mnist_files import fashion_arrays, write_fashion_src
-from tool_runner import REPO
 
 from glore_mm.datasets.fashion_mnist_detection import (
     ann_file, make_fashion_mnist_detection)
+from tests.fashion_mnist_files import fashion_arrays, write_fashion_src
+from tests.tool_runner import REPO
 
 DET_CONFIG = (
     REPO / 'tests' / 'data' / 'configs' / 'tiny_mmdet' /

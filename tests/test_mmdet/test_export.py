@@ -3,10 +3,10 @@
 import sys
 
 import pytest
-from det_runs import DET_CONFIG
-from tool_runner import TOOLS, run_tool
 
 from glore_mm.deployment import export_spec
+from tests.test_mmdet.det_runs import DET_CONFIG
+from tests.tool_runner import TOOLS, run_tool
 
 
 def test_export_spec_refuses_mmdet():

@@ -9,11 +9,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from fashion_mnist_files import fashion_arrays, write_fashion_src
-from tool_runner import TOOLS, run_tool
 
 from glore_mm.datasets import fashion_mnist
 from glore_mm.datasets import fashion_mnist_detection as fmd
+from tests.fashion_mnist_files import fashion_arrays, write_fashion_src
+from tests.tool_runner import TOOLS, run_tool
 
 TOOL = TOOLS / 'dataset_converters' / 'fashion_mnist_detection.py'
 SMALL = dict(

@@ -5,12 +5,12 @@ their products counted by hand."""
 import re
 import sys
 
-from det_runs import DET_CONFIG
 from mmengine.config import Config
-from tool_runner import TOOLS, run_tool
 
 from glore_mm.analysis import analyse_config, config_without_units
 from glore_mm.models.layers.glore_products import nodes_first
+from tests.test_mmdet.det_runs import DET_CONFIG
+from tests.tool_runner import TOOLS, run_tool
 
 TOOL = TOOLS / 'analysis_tools' / 'get_flops.py'
 

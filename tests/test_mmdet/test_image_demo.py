@@ -8,12 +8,12 @@ import sys
 
 import numpy as np
 import pytest
-from det_runs import DET_CONFIG, dense_masks
 from PIL import Image
-from tool_runner import REPO, run_tool, tool_env
 
 from glore_mm.apis import prepare_images
 from glore_mm.datasets.fashion_mnist_detection import CLASSES
+from tests.test_mmdet.det_runs import DET_CONFIG, dense_masks
+from tests.tool_runner import REPO, run_tool, tool_env
 
 IMAGE_DEMO = REPO / 'demo' / 'image_demo.py'
 

@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 import torch
-from det_runs import (DET_CONFIG, NUM_VAL, check_ap, coco_metrics, dense_masks,
-                      det_options)
-from tool_runner import TOOLS, free_port, log_text, run_tool, tool_env
 
 import glore_mm  # noqa: F401  (importing it installs the checkpoint allowlist)
+from tests.test_mmdet.det_runs import (DET_CONFIG, NUM_VAL, check_ap,
+                                       coco_metrics, dense_masks, det_options)
+from tests.tool_runner import TOOLS, free_port, log_text, run_tool, tool_env
 
 RANK_LINE = re.compile(r'rank (\d)/2 \(gloo, cpu\)')
 
