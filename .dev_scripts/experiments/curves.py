@@ -11,7 +11,8 @@ when.
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-from experiment import Context, all_runs, read_scalars, run_dir, variant_of
+from experiment import (Context, all_runs, metric_values, read_scalars,
+                        run_dir, variant_of)
 from report import plot_mean_band, table
 
 from glore_mm.analysis.statistics import (first_step_below, mean_std,
@@ -40,10 +41,8 @@ def metric_curve(ctx: Context, key: str,
     """The validation steps (epochs) and metric values of one run, read
     from its ``vis_data/scalars.json``."""
     variant = variant_of(ctx.experiment, key)
-    records = read_scalars(run_dir(ctx.args, variant, seed))
-    metric = ctx.experiment.metric
-    rows = [r for r in records if metric in r]
-    return [r['step'] for r in rows], [r[metric] for r in rows]
+    return metric_values(ctx.experiment,
+                         read_scalars(run_dir(ctx.args, variant, seed)))
 
 
 def curve_lines(

@@ -11,7 +11,7 @@ import argparse
 import json
 import os
 import os.path as osp
-from typing import Dict, List, NamedTuple, Optional, Sequence, Union
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import yaml
 from mmengine.config import Config
@@ -57,6 +57,7 @@ class Experiment(NamedTuple):
     vis_image: Optional[str] = None
     predictions: Union[bool, str] = False
     module: Optional[str] = None
+    metric_scale: float = 1
 
     @property
     def module_name(self) -> str:
@@ -198,6 +199,16 @@ def read_scalars(work_dir: str) -> List[Dict]:
     path = osp.join(work_dir, runs[-1], 'vis_data', 'scalars.json')
     with open(path) as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def metric_values(exp: Experiment,
+                  records: List[Dict]) -> Tuple[List[int], List[float]]:
+    """The steps and values of ``exp.metric`` in a run's logged records,
+    times ``exp.metric_scale`` (e.g. mmaction's accuracy, a fraction, in
+    %)."""
+    rows = [r for r in records if exp.metric in r]
+    return ([r['step']
+             for r in rows], [r[exp.metric] * exp.metric_scale for r in rows])
 
 
 # --------------------------------------------------------------------------

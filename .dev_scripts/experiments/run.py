@@ -32,6 +32,17 @@ Experiments:
                    after res3, one mmcv NonLocal2d there; test accuracy,
                    cost, and accuracy against the distance of the items
                    (from ``tools/test.py --out``).
+    fashion_mnist_dense
+                   FCN-R18-D8 on canvases of three Fashion-MNIST items whose
+                   pixels are labelled repeated or unique by the other
+                   items: mmseg's FCNHead, NLHead, GCHead, CCHead and the
+                   GloRe head; mIoU, per-class IoU, IoU against distance,
+                   cost, the projection maps of the GloRe head.
+    fashion_mnist_clips
+                   I3D-18 (plain, + GloRe3d, + mmaction's non-local block)
+                   and C2D-18 (plain, + GloRe3d) on clips labelled by
+                   whether the first and the last item are alike; top-1,
+                   curves, the frames each plain stage sees, cost.
 
 Runs already finished in the work dir (``result.json`` present) are reused,
 so an interrupted experiment continues where it stopped and a rerun only
@@ -43,6 +54,7 @@ Examples:
     python .dev_scripts/experiments/run.py fashion_mnist
     python .dev_scripts/experiments/run.py brain_mri --update-docs
     python .dev_scripts/experiments/run.py fashion_mnist_pairs
+    python .dev_scripts/experiments/run.py fashion_mnist_dense --jobs 2
     python .dev_scripts/experiments/run.py fashion_mnist --quick \\
         --data-root /tmp/fashion_mnist --work-dir /tmp/exp
 """
@@ -62,8 +74,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import report
 from experiment import (HERE, REPO, Context, Experiment, Variant, data_root_of,
-                        load_experiments, predictions_path, read_scalars,
-                        run_config, run_dir, run_options)
+                        load_experiments, metric_values, predictions_path,
+                        read_scalars, run_config, run_dir, run_options)
 
 from glore_mm.analysis import analyse_config
 from glore_mm.analysis.report import machine_info
@@ -126,14 +138,14 @@ def thread_env(args: argparse.Namespace) -> Dict[str, str]:
         MKL_NUM_THREADS=str(args.threads))
 
 
-def summarise_run(work_dir: str, metric: str, seconds: float) -> Dict:
+def summarise_run(work_dir: str, exp: Experiment, seconds: float) -> Dict:
     """Loss curve, final metric and checkpoint of a finished run."""
     records = read_scalars(work_dir)
     train = [r for r in records if 'loss' in r and 'lr' in r]
-    values = [r[metric] for r in records if metric in r]
+    _, values = metric_values(exp, records)
     if not train or not values:
-        raise RuntimeError(f'{work_dir}: no training loss or no {metric!r} '
-                           f'in scalars.json')
+        raise RuntimeError(f'{work_dir}: no training loss or no '
+                           f'{exp.metric!r} in scalars.json')
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()
     return dict(
@@ -194,7 +206,7 @@ def run_variant(exp: Experiment, variant: Variant, seed: int,
     if code != 0:
         raise SystemExit(f'training failed (exit {code}): {" ".join(cmd)}\n'
                          f'see {work_dir}/train.log')
-    result = summarise_run(work_dir, exp.metric, seconds)
+    result = summarise_run(work_dir, exp, seconds)
     result.update(
         seed=seed,
         options=options,

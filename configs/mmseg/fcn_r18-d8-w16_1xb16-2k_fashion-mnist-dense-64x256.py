@@ -1,0 +1,94 @@
+# The plain baseline of the Fashion-MNIST dense relations experiment
+# (docs/experiments.md): each 64x256 canvas holds three Fashion-MNIST items
+# at least 64 px apart; a pixel of an item is 'repeated' when the item's
+# class occurs elsewhere on the canvas and 'unique' when it does not, every
+# other pixel 'background'. One item alone says nothing about its label
+# (half of the items of every class are repeated), so the head must relate
+# items far apart.
+# The model is FCN-R18-D8 for a 2-core CPU: ResNetV1c-18 with 16 base
+# channels (dilated res4/res5, output stride 8: 128 channels on 8x32
+# maps), one input channel, no auxiliary head, trained from scratch on the
+# 4,000 training canvases and evaluated on the 1,000 test canvases, whose
+# items come from Fashion-MNIST's test split. The variants (nonlocal_...,
+# gcnet_..., ccnet_..., glore_...) change only the decode head.
+# Data: python tools/dataset_converters/fashion_mnist_dense.py
+_base_ = [
+    'mmseg::_base_/models/fcn_r50-d8.py',
+    'mmseg::_base_/default_runtime.py',
+    '../_base_/glore_runtime.py',
+]
+custom_imports = dict(imports=['glore_mm.mmseg'], allow_failed_imports=False)
+
+dataset_type = 'FashionMNISTDenseDataset'
+data_root = 'data/fashion_mnist_dense'
+norm_cfg = dict(type='SyncBN', requires_grad=True)
+model = dict(
+    pretrained=None,
+    # pixel mean and std of the first 1,000 of the 4,000 training canvases
+    # (seed 0); training batches are padded to a multiple of 8 (a no-op on
+    # the 64x256 canvases)
+    data_preprocessor=dict(
+        mean=[21.51], std=[40.03], bgr_to_rgb=False, size_divisor=8),
+    backbone=dict(depth=18, in_channels=1, stem_channels=16, base_channels=16),
+    decode_head=dict(in_channels=128, channels=64, num_classes=3),
+    auxiliary_head=None)
+
+train_pipeline = [
+    dict(type='LoadImageFromFile', color_type='grayscale'),
+    dict(type='LoadAnnotations'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackSegInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile', color_type='grayscale'),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs')
+]
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=0,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_prefix=dict(
+            img_path='img_dir/train', seg_map_path='ann_dir/train'),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=16,
+    num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_prefix=dict(img_path='img_dir/test', seg_map_path='ann_dir/test'),
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
+test_evaluator = val_evaluator
+
+max_iters = 2000
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=2e-3, weight_decay=1e-4))
+param_scheduler = [
+    dict(
+        type='PolyLR',
+        eta_min=1e-5,
+        power=0.9,
+        begin=0,
+        end=max_iters,
+        by_epoch=False)
+]
+train_cfg = dict(
+    type='IterBasedTrainLoop', max_iters=max_iters, val_interval=500)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
+    checkpoint=dict(
+        type='AtomicCheckpointHook',
+        by_epoch=False,
+        interval=max_iters,
+        max_keep_ckpts=1))
+randomness = dict(seed=0)
