@@ -37,7 +37,8 @@ def _frames(video: Path) -> np.ndarray:
 def test_recognize_video_from_nothing(tmp_path):
     data, work_dir = tmp_path / 'tiny_kinetics400', tmp_path / 'work'
     out = tmp_path / 'outputs' / 'recognized.mp4'
-    result = run_tool(['bash', SCRIPT],
+    # the script passes its arguments on to tools/train.py: mmaction's
+    result = run_tool(['bash', SCRIPT, '--auto-scale-lr', '--seed', '3'],
                       cwd=tmp_path,
                       env=tool_env(
                           PYTHON=sys.executable,
@@ -53,6 +54,9 @@ def test_recognize_video_from_nothing(tmp_path):
     log = log_text(work_dir)
     assert 'Epoch(train) [1][3/3]' in log
     assert 'Epoch(val) [1][3/3]    acc/top1: ' in log
+    assert 'seed: 3' in log
+    assert ('LR is set based on batch size of 4 and the current batch size '
+            'is 4. Scaling the original LR by 1.0.') in log
     # every unit has fewer nodes than positions
     assert 'redundant' not in result.stdout + result.stderr
     # the top 5 of 3 classes: all of them, named by the label file
