@@ -20,7 +20,7 @@ from glore_mm.datasets.fashion_mnist_items import Items
 TOOL = TOOLS / 'dataset_converters' / 'fashion_mnist_clips.py'
 CONFIG = (
     REPO / 'configs' / 'mmaction' /
-    'i3d_r18-w8_1xb16-16x1x1-8e_fashion-mnist-clips.py')
+    'i3d_r18-w8_1xb16-16x1x1-4e_fashion-mnist-clips.py')
 SMALL = dict(
     num_train=10,
     num_test=6,

@@ -1,8 +1,8 @@
-# i3d_r18-w8_1xb16-16x1x1-8e_fashion-mnist-clips.py with one GloRe3d unit
+# i3d_r18-w8_1xb16-16x1x1-4e_fashion-mnist-clips.py with one GloRe3d unit
 # after the last block of res3 (layer2.1: 16 channels on 8x4x4 clips, 8
 # states, 4 nodes): one graph over the 128 space-time positions of a clip.
 # The unit starts as the identity (zero-initialised gate BN).
-_base_ = './i3d_r18-w8_1xb16-16x1x1-8e_fashion-mnist-clips.py'
+_base_ = './i3d_r18-w8_1xb16-16x1x1-4e_fashion-mnist-clips.py'
 model = dict(
     backbone=dict(
         type='GloReResNet3d',
