@@ -201,7 +201,11 @@ def read_checkpoint(path: str) -> Dict[str, Any]:
     try:
         checkpoint = torch.load(path, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as err:
-        reason = str(err).strip().splitlines()[0]
+        # torch's message explains its options first; the line naming
+        # the refused global (when there is one) says what is wrong
+        lines = [line.strip() for line in str(err).splitlines()]
+        named = [line for line in lines if 'Unsupported global' in line]
+        reason = named[0].split('. ')[0] if named else lines[0]
         raise ValueError(
             f'checkpoint {path!r} holds objects that the weights-only '
             f'loader refuses ({reason}): glore_mm loads tensors, containers '
