@@ -33,7 +33,7 @@ LOSS_WINDOW = 20
 #: Interleaved training steps timed per model (2 with --quick).
 COST_REPEATS = 10
 #: The libraries whose versions the machine lines show, after torch.
-PACKAGES = ('mmengine', 'mmcv', 'mmpretrain', 'mmseg')
+PACKAGES = ('mmengine', 'mmcv', 'mmpretrain', 'mmseg', 'mmdet')
 
 DOC_HEAD = """# Small experiments on real data
 
