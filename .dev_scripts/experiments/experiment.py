@@ -239,3 +239,36 @@ def require_debian_fashion_mnist(missing: str, converter: str,
             f'then rerun (it runs tools/dataset_converters/{converter} '
             f'{data_root}).')
     return debian_dir
+
+
+def require_default_settings(info: Dict, defaults: Dict, keys: Sequence[str],
+                             converter: str, data_root: str) -> None:
+    """Refuse a generated set whose settings differ from its converter's
+    defaults, which the experiment's configs (normalisation, sizes) and
+    report are written for.
+
+    Args:
+        info (dict): The set's ``meta/info.json``.
+        defaults (dict): The converter's defaults.
+        keys (Sequence[str]): The settings compared.
+        converter (str): The converter under ``tools/dataset_converters/``.
+        data_root (str): The set's folder.
+
+    Raises:
+        SystemExit: Naming the settings that differ and how to regenerate.
+    """
+
+    def plain(value):  # info.json holds lists where defaults hold tuples
+        return list(value) if isinstance(value, (list, tuple)) else value
+
+    differ = {
+        key: (info[key], defaults[key])
+        for key in keys if plain(info[key]) != plain(defaults[key])
+    }
+    if differ:
+        found = ', '.join(f'{key}={value!r} (default {default!r})'
+                          for key, (value, default) in differ.items())
+        raise SystemExit(
+            f'{data_root} was generated with {found}; regenerate it with '
+            f'python tools/dataset_converters/{converter} {data_root} '
+            '--overwrite')

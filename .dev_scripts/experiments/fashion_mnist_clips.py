@@ -15,7 +15,7 @@ import torch
 from curves import (curve_finding_lines, curve_lines, left_chance_at,
                     plot_curves)
 from experiment import (Context, data_root_of, require_debian_fashion_mnist,
-                        run_config)
+                        require_default_settings, run_config)
 from mmengine.config import Config
 from report import (LOSS_WINDOW, cost_table, decay_name, decay_step,
                     image_link, optimizer_phrase, plural, results_table,
@@ -39,11 +39,16 @@ PLAIN = ('i3d', 'c2d')
 def prepare(data_root: str) -> None:
     """Make sure ``data_root`` holds the clips, else generate them.
 
-    The set is generated with the defaults of
-    ``tools/dataset_converters/fashion_mnist_clips.py`` from the Debian
-    package's files.
+    A set made with other settings than the converter's defaults, for
+    which the configs are written, is refused. The set is generated with
+    the defaults of ``tools/dataset_converters/fashion_mnist_clips.py``
+    from the Debian package's files.
     """
     if clips.is_made(data_root):
+        require_default_settings(
+            clips.read_info(data_root), clips.DEFAULTS,
+            ('num_frames', 'frame', 'distractors', 'noise'),
+            'fashion_mnist_clips.py', data_root)
         return
     debian_dir = require_debian_fashion_mnist(clips.INFO_FILE,
                                               'fashion_mnist_clips.py',

@@ -16,7 +16,8 @@ import cv2
 import numpy as np
 from curves import metric_curve
 from experiment import (Context, all_runs, data_root_of, predictions_path,
-                        require_debian_fashion_mnist, run_config, variant_of)
+                        require_debian_fashion_mnist, require_default_settings,
+                        run_config, variant_of)
 from mmengine.config import Config
 from report import (LOSS_WINDOW, comparison_lines, cost_table, decay_name,
                     glore_unit, image_link, optimizer_phrase, plot_mean_band,
@@ -42,11 +43,16 @@ CURVE_WINDOW = 10
 def prepare(data_root: str) -> None:
     """Make sure ``data_root`` holds the dense set, else generate it.
 
-    The set is generated with the defaults of
-    ``tools/dataset_converters/fashion_mnist_dense.py`` from the Debian
-    package's files.
+    A set made with other settings than the converter's defaults, for
+    which the configs are written, is refused. The set is generated with
+    the defaults of ``tools/dataset_converters/fashion_mnist_dense.py``
+    from the Debian package's files.
     """
     if dense.is_made(data_root):
+        require_default_settings(
+            dense.read_info(data_root), dense.DEFAULTS,
+            ('canvas', 'min_distance', 'threshold', 'noise'),
+            'fashion_mnist_dense.py', data_root)
         return
     debian_dir = require_debian_fashion_mnist(dense.INFO_FILE,
                                               'fashion_mnist_dense.py',

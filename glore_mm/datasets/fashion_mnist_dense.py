@@ -2,7 +2,7 @@
 """Fashion-MNIST dense relations: label each item by the other items.
 
 A segmentation task whose labels no local window can infer: each canvas
-(64x256 by default, uniform background noise) holds three 28x28
+(48x160 by default, uniform background noise) holds three 28x28
 Fashion-MNIST items whose centres lie at least ``min_distance`` pixels
 apart. Every pixel is labelled
 
@@ -79,8 +79,8 @@ INFO_FILE = osp.join('meta', 'info.json')
 DEFAULTS = dict(
     num_train=4000,
     num_test=1000,
-    canvas=(64, 256),
-    min_distance=64.0,
+    canvas=(48, 160),
+    min_distance=44.0,
     threshold=32,
     noise=24,
     seed=0)
@@ -296,9 +296,9 @@ def make_fashion_mnist_dense(src_dir: str = fashion_mnist.DEBIAN_DIR,
         num_test (int): Test canvases (items of the test split).
             Defaults to 1000.
         canvas (Sequence[int]): Canvas height and width. Defaults to
-            (64, 256).
+            (48, 160).
         min_distance (float): Least distance in pixels between two item
-            centres, at least 40. Defaults to 64.
+            centres, at least 40. Defaults to 44.
         threshold (int): An item's mask is its pixels brighter than this.
             Defaults to 32.
         noise (int): Largest background value (uniform noise), at most

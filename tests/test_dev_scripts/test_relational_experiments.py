@@ -44,10 +44,12 @@ def _convert(converter: str, src: Path, out: Path, *args) -> Path:
     return out
 
 
-def _run(*args) -> str:
-    return run_tool([sys.executable, REPO / SCRIPT, *args],
-                    cwd=REPO,
-                    env=tool_env(OMP_NUM_THREADS='1')).stdout
+def _run(*args, ok: bool = True):
+    result = run_tool([sys.executable, REPO / SCRIPT, *args],
+                      cwd=REPO,
+                      env=tool_env(OMP_NUM_THREADS='1'),
+                      ok=ok)
+    return result.stdout if ok else result
 
 
 def _section(doc: Path, name: str) -> str:
@@ -170,3 +172,20 @@ def test_fashion_mnist_clips_quick(tmp_path, src):
                'experiments_fashion_mnist_clips_curves.png')
     assert not (tmp_path / 'images' /
                 'vis_fashion_mnist_clips_projection.png').exists()
+
+    # a set made with other settings than the configs are written for
+    other = _convert('fashion_mnist_clips.py', src, tmp_path / 'other',
+                     '--num-train', 2, '--num-test', 2, '--num-frames', 5)
+    refused = _run(
+        'fashion_mnist_clips',
+        '--quick',
+        '--data-root',
+        str(other),
+        '--work-dir',
+        str(tmp_path / 'refused'),
+        ok=False)
+    assert refused.returncode == 1
+    assert (f'{other} was generated with num_frames=5 (default 16); '
+            'regenerate it with python tools/dataset_converters/'
+            f'fashion_mnist_clips.py {other} --overwrite') in refused.stderr
+    assert not (tmp_path / 'refused').exists()

@@ -19,7 +19,7 @@ from glore_mm.datasets.fashion_mnist_items import Items
 TOOL = TOOLS / 'dataset_converters' / 'fashion_mnist_dense.py'
 CONFIG = (
     REPO / 'configs' / 'mmseg' /
-    'fcn_r18-d8-w16_1xb16-2k_fashion-mnist-dense-64x256.py')
+    'fcn_r18-d8-w16_1xb16-2k_fashion-mnist-dense-48x160.py')
 SMALL = dict(
     num_train=8,
     num_test=4,
@@ -163,12 +163,14 @@ def test_every_class_is_repeated_and_unique_alike():
     items = Items(
         rng.integers(0, 256, (200, 28, 28), dtype=np.uint8), labels,
         [np.flatnonzero(labels == c) for c in range(10)])
-    corners = fmd.corner_positions(64, 256)
+    canvas = fmd.DEFAULTS['canvas']
+    corners = fmd.corner_positions(*canvas)
     draws = np.random.default_rng(1)
     records = []
     for i in range(800):
-        records += fmd.draw_canvas(items, i % 4 == 0, (64, 256), corners, 64,
-                                   32, 24, draws)[2]
+        records += fmd.draw_canvas(items, i % 4 == 0, canvas, corners,
+                                   fmd.DEFAULTS['min_distance'], 32, 24,
+                                   draws)[2]
     for cls in range(10):
         mine = [r['label'] for r in records if r['class'] == cls]
         share = np.mean([label == fmd.REPEATED for label in mine])

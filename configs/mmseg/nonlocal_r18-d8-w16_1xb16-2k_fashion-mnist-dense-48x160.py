@@ -1,8 +1,8 @@
-# fcn_r18-d8-w16_1xb16-2k_fashion-mnist-dense-64x256.py with mmseg's NLHead
+# fcn_r18-d8-w16_1xb16-2k_fashion-mnist-dense-48x160.py with mmseg's NLHead
 # (conv, non-local block, conv, concat, classifier; embedded Gaussian, 32
 # inter channels) instead of FCNHead, as mmseg's nonlocal_r50-d8 configs
-# set it: every position of the 8x32 maps attends to all 256.
-_base_ = './fcn_r18-d8-w16_1xb16-2k_fashion-mnist-dense-64x256.py'
+# set it: every position of the 6x20 maps attends to all 120.
+_base_ = './fcn_r18-d8-w16_1xb16-2k_fashion-mnist-dense-48x160.py'
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     decode_head=dict(
