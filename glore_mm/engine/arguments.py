@@ -151,9 +151,9 @@ def build_test_parser() -> argparse.ArgumentParser:
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(
         '--out',
-        help='where to keep the predictions: a .pkl/.pickle file (any '
-        'config; mmpretrain, mmdet), or a directory of prediction PNGs '
-        '(mmseg configs; mmseg)')
+        help='where to keep the predictions: a .pkl/.pickle file, for any '
+        'config (as mmpretrain and mmdet), or a directory of prediction '
+        'PNGs, for mmseg configs (as mmseg)')
     parser.add_argument(
         '--out-item',
         choices=OUT_ITEMS,
@@ -162,6 +162,7 @@ def build_test_parser() -> argparse.ArgumentParser:
         '(mmpretrain)')
     parser.add_argument(
         '--dump',
+        metavar='FILE',
         help='dump the predictions to a .pkl/.pickle file (mmaction)')
     parser.add_argument(
         '--show', action='store_true', help='show prediction results')
