@@ -14,6 +14,7 @@ from typing import Dict, List, Sequence, Tuple
 
 import cv2
 import numpy as np
+import torch.nn as nn
 from curves import metric_curve
 from experiment import (Context, all_runs, data_root_of, predictions_path,
                         require_debian_fashion_mnist, require_default_settings,
@@ -293,6 +294,23 @@ def plot_distance(ctx: Context, edges: np.ndarray,
 # --------------------------------------------------------------------------
 # the section
 
+#: Parts every decode head has; what else a head holds is its context
+#: block.
+HEAD_PARTS = ('loss_decode', 'conv_seg', 'dropout', 'convs', 'conv_cat')
+
+
+def block_phrase(block: nn.Module) -> str:
+    """The context block of a decode head, with its inner sizes."""
+    name = f'`{type(block).__name__}`'
+    if hasattr(block, 'num_node'):
+        return f'{name} ({block.num_state} states, {block.num_node} nodes)'
+    if hasattr(block, 'inter_channels'):
+        return (f'{name} ({block.inter_channels} inter channels, '
+                f'{block.mode.replace("_", " ")})')
+    if hasattr(block, 'planes'):
+        return f'{name} ({block.planes} channels in its transform)'
+    return name
+
 
 def head_lines(ctx: Context) -> List[str]:
     """The decode head of each variant, read from its built model."""
@@ -300,8 +318,16 @@ def head_lines(ctx: Context) -> List[str]:
     for variant in ctx.experiment.variants:
         head = init_model(run_config(ctx.experiment, variant,
                                      ctx.args)).decode_head
+        blocks = [
+            block_phrase(module) for name, module in head.named_children()
+            if name not in HEAD_PARTS
+        ]
+        recurrence = getattr(head, 'recurrence', None)
+        inside = ', '.join(blocks) + (f' applied {recurrence} times'
+                                      if recurrence else '')
         lines.append(f'- {variant.label}: `{type(head).__name__}`, '
-                     f'{head.in_channels} -> {head.channels} channels')
+                     f'{head.in_channels} -> {head.channels} channels' +
+                     (f', with {inside} between its convs' if blocks else ''))
     return lines
 
 
@@ -312,12 +338,12 @@ def finding_lines(ctx: Context, blind: Dict[str, float], widths: List[int],
     exp = ctx.experiment
     base = exp.baseline
     lines = [
-        'A network that finds every item exactly but cannot tell a '
-        'repeated from a unique one scores an mIoU of '
+        'Chance levels: a network that finds every item exactly but labels '
+        'it independently of the other items, as a network that sees one '
+        'item at a time must, scores an mIoU of '
         f'{blind["all_repeated"]:.2f}% on these test canvases if it calls '
         f'every item repeated, and {blind["coin"]:.2f}% (expected) if it '
-        'flips a coin per item; a local network can do no better on the '
-        'item classes, whatever it sees of one item.'
+        'flips a coin per item.', ''
     ]
     if base in ctx.results:
         base_runs = [r['metric'] for r in ctx.results[base]]

@@ -128,7 +128,8 @@ def test_fashion_mnist_dense_quick(tmp_path, src):
     assert sum(int(n) for n in re.findall(r'\(n=(\d+)\)', header)) == 24
     assert ('trained from scratch for 4 iterations of 2 canvases (AdamW lr '
             '0.002, poly decay)') in section
-    assert '- GloReHead (GloRe): `GloReHead`, 128 -> 64 channels' in section
+    assert ('- GloReHead (GloRe): `GloReHead`, 128 -> 64 channels, with '
+            '`GloRe2d` (32 states, 16 nodes) between its convs') in section
     assert 'res2 47 px, res3 103 px' in section
     for name in ('loss', 'curves', 'distance'):
         _check_png(images / f'experiments_fashion_mnist_dense_{name}.png')
