@@ -7,6 +7,7 @@ Cityscapes tree, single-process and with two gloo ranks (torchrun and a fake
 How every tool refuses a wrong checkpoint: test_checkpoint_refusals.py.
 """
 import importlib.util
+import json
 import os
 import os.path as osp
 import pickle
@@ -304,6 +305,25 @@ def test_test_tool_predictions_and_drawings(trained, tested, cityscapes):
     drawings = sorted(show_dir.rglob('*.png'))
     assert len(drawings) == NUM_VAL
     assert all(d.stat().st_size > 0 for d in drawings)
+
+
+def test_test_tool_metrics_and_dump(trained, tested, base, cityscapes):
+    """mmpretrain's --out FILE --out-item metrics writes the metrics the
+    test printed; mmaction's --dump keeps the predictions."""
+    metrics, dump = base / 'metrics' / 'test.json', base / 'dumped.pkl'
+    cmd = [
+        sys.executable, TOOLS / 'test.py', SEG_CONFIG,
+        trained.work_dir / 'iter_4.pth', '--work-dir', base / 'metrics_test',
+        '--out', metrics, '--out-item', 'metrics', '--dump', dump,
+        *_cfg_options(cityscapes)
+    ]
+    result = run_tool(cmd, cwd=base)
+    written = json.loads(metrics.read_text())
+    assert written['mIoU'] == float(METRIC.findall(tested.stdout)[-1])
+    assert METRIC.findall(result.stdout) == METRIC.findall(tested.stdout)
+    with open(dump, 'rb') as f:
+        results = pickle.load(f)  # our own file, written just now
+    assert len(results) == NUM_VAL
 
 
 def test_dist_test_two_cpu_ranks_dumps_results(trained, tested, base,
