@@ -19,12 +19,14 @@ import pytest
 import torch
 from deploy_models import (INFER, QUANTIZE, SEG_CONFIG, metrics, open_gates,
                            pixels_alike)
+from mmengine.config import Config
 from tool_runner import run_tool
 from torch import nn
 
-from glore_mm.deployment import (KEEP_FLOAT, ExportSpec, check_calibration,
-                                 export_onnx, float_nodes, load_runtime,
-                                 quantize_onnx, verify_onnx)
+from glore_mm.apis import init_model
+from glore_mm.deployment import (KEEP_FLOAT, ExportSpec, calibration_inputs,
+                                 check_calibration, export_onnx, float_nodes,
+                                 load_runtime, quantize_onnx, verify_onnx)
 from glore_mm.models.layers.glore import GloRe2d
 
 # the largest relative error of the INT8 unit from PyTorch (measured: at
@@ -137,8 +139,8 @@ def int8_run(seg_run, data_option, tmp_path_factory):
     base = tmp_path_factory.mktemp('int8')
     out = base / 'seg_int8.onnx'
     quantized = run_tool([
-        sys.executable, QUANTIZE, SEG_CONFIG, seg_run.checkpoint, seg_run.onnx,
-        '--out', out, '--calib', 2, '--cfg-options', data_option
+        sys.executable, QUANTIZE, SEG_CONFIG, seg_run.onnx, '--out', out,
+        '--calib', 2, '--cfg-options', data_option
     ],
                          cwd=base)
     inferred = run_tool([
@@ -188,26 +190,27 @@ def test_int8_miou_within_bound(int8_run):
     assert same >= 0.9 * total
 
 
-def test_quantize_refuses_bad_input(seg_run, data_option, tmp_path):
+def test_quantize_refuses_bad_input(seg_run, tiny_cityscapes, tmp_path):
     not_onnx = tmp_path / 'notes.onnx'
     not_onnx.write_text('not a model')
     result = run_tool([
-        sys.executable, QUANTIZE, SEG_CONFIG, seg_run.checkpoint, not_onnx,
-        '--out', tmp_path / 'out.onnx'
+        sys.executable, QUANTIZE, SEG_CONFIG, not_onnx, '--out',
+        tmp_path / 'out.onnx'
     ],
                       cwd=tmp_path,
                       ok=False)
     assert result.returncode == 2
     assert f'error: ONNX {not_onnx}: ' in result.stderr
     assert 'is not an ONNX model' in result.stderr
-    result = run_tool([
-        sys.executable, QUANTIZE, SEG_CONFIG, seg_run.checkpoint, seg_run.onnx,
-        '--out', tmp_path / 'out.onnx', '--calib', 3, '--cfg-options',
-        data_option
-    ],
-                      cwd=tmp_path,
-                      ok=False)
-    assert result.returncode == 2
-    assert ('calibration samples: 3 asked for, but test_dataloader gives 2'
-            in result.stderr)
     assert not (tmp_path / 'out.onnx').exists()
+    cfg = Config.fromfile(SEG_CONFIG)
+    cfg.test_dataloader.dataset.data_root = str(tiny_cityscapes)
+    model = init_model(cfg)
+    with pytest.raises(
+            ValueError,
+            match='calibration samples: 3 asked for, but test_dataloader '
+            'gives 2'):
+        calibration_inputs(cfg, model, 3)
+    assert len(calibration_inputs(cfg, model, 3, exact=False)) == 2
+    with pytest.raises(ValueError, match="split 'train' is not one of"):
+        calibration_inputs(cfg, model, 1, 'train')

@@ -45,13 +45,19 @@ from mmengine.config import DictAction
 
 from glore_mm.analysis.report import command_line, machine_info, machine_line
 from glore_mm.apis import init_model, load_config
-from glore_mm.deployment import (
-    BACKENDS, DEFAULT_BACKEND, DEFAULT_EXPORTER, DEFAULT_OPSET, EXPORTERS,
-    PRECISIONS, RTOL, TORCH, benchmark_runtimes, calibration_inputs,
-    check_tool_inputs, default_size, evaluate_segmentation, export_from_config,
-    format_checks, format_summary, format_timings, input_channels, input_shape,
-    load_runtime, random_input, resized_inputs, summarize_onnx, timings_table,
-    verify_onnx, wrap_for_export)
+from glore_mm.deployment import (calibration_inputs, check_tool_inputs,
+                                 default_size, evaluate_segmentation,
+                                 export_from_config, format_checks,
+                                 format_summary, input_channels, input_shape,
+                                 load_runtime, random_input, resized_inputs,
+                                 summarize_onnx, verify_onnx, wrap_for_export)
+from glore_mm.deployment.benchmark import (benchmark_runtimes, format_timings,
+                                           timings_table)
+from glore_mm.deployment.onnx_export import (DEFAULT_EXPORTER, DEFAULT_OPSET,
+                                             EXPORTERS)
+from glore_mm.deployment.runtime import (BACKENDS, DEFAULT_BACKEND, PRECISIONS,
+                                         TORCH)
+from glore_mm.deployment.verify import RTOL
 from glore_mm.utils import BAD_INPUT_ERRORS, refuse_bad_input
 
 

@@ -42,7 +42,11 @@ def parse_args(
     parser = argparse.ArgumentParser(
         description='Export an mmseg, mmpretrain or mmaction model to ONNX')
     parser.add_argument('config', help='model config file')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        'checkpoint',
+        nargs='?',
+        help='checkpoint file (default: the random weights of construction, '
+        'for timing only)')
     parser.add_argument('--out', required=True, help='the .onnx file')
     parser.add_argument(
         '--shape',

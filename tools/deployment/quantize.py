@@ -20,7 +20,6 @@ Check the result with ``tools/deployment/onnx_infer.py --int8``
 Example:
     python tools/deployment/quantize.py \\
         configs/mmseg/glore_r18-d8_1xb8-1k_brain-mri-128x128.py \\
-        work_dirs/glore_r18-d8_1xb8-1k_brain-mri-128x128/iter_1000.pth \\
         work_dirs/brain_mri.onnx --out work_dirs/brain_mri_int8.onnx \\
         --calib 16
 """
@@ -46,8 +45,10 @@ def parse_args(
         description='Quantise an exported model to INT8 (ONNX Runtime, '
         'static, calibrated on the config\'s dataloader)')
     parser.add_argument('config', help='model config file')
-    parser.add_argument('checkpoint', help='checkpoint of the exported model')
-    parser.add_argument('onnx', help='the float .onnx file (pytorch2onnx.py)')
+    parser.add_argument(
+        'onnx',
+        help='the float .onnx file of the config\'s model (pytorch2onnx.py; '
+        'it holds the weights)')
     parser.add_argument(
         '--out', required=True, help='the INT8 .onnx file to write')
     parser.add_argument(
@@ -90,7 +91,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     with refuse_bad_input(parser, BAD_INPUT_ERRORS + (ImportError, )):
         check_tool_inputs(['onnxruntime'], onnx_files={'ONNX': args.onnx})
         cfg = load_config(args.config, args.cfg_options)
-        model = init_model(cfg, args.checkpoint)
+        # its data preprocessor prepares the calibration set
+        model = init_model(cfg)
         calibration = calibration_inputs(cfg, model, args.calib, args.split)
         check_calibration(calibration, check_onnx_file(args.onnx))
     shapes = sorted({tuple(array.shape[1:]) for array in calibration})
