@@ -99,3 +99,20 @@ def test_one_name_two_libraries():
     assert cls.plain_class().__module__.startswith('mmpretrain.')
     assert MMDET_MODELS.build(dict(type='GloReResNet', **SMALL)).__class__ \
         is det
+
+
+@pytest.mark.parametrize('norm_eval', [True, False])
+def test_norm_eval_covers_the_gates(norm_eval):
+    """mmdet's BN configs keep the backbone's BN in eval mode while
+    training, the units' gates included (docs/detection.md)."""
+    model = MMDET_MODELS.build(
+        dict(
+            type='GloReResNet',
+            glore_units='res4x3',
+            norm_eval=norm_eval,
+            **SMALL))
+    model.train()
+    gates = [unit.norm for _, unit in model.named_glore_units()]
+    assert len(gates) == 3
+    assert all(gate.training is not norm_eval for gate in gates)
+    assert model.layer1[0].bn1.training is not norm_eval
