@@ -38,6 +38,7 @@ import numpy as np
 
 from glore_mm.utils import atomic_write, write_png
 from . import fashion_mnist
+from .fashion_mnist_items import read_items
 from .utils import check_empty_or_overwrite, staged_dir
 
 #: Label names, by label.
@@ -122,27 +123,6 @@ def check_settings(num_train: int, num_test: int, canvas: Sequence[int],
         raise ValueError(f'noise must be an integer in 0-255 (the largest '
                          f'background value), but got {noise!r}')
     return height, width
-
-
-def _read_split(src_dir: str, split: str,
-                checksum: bool) -> Tuple[np.ndarray, np.ndarray]:
-    """Images and labels of one Fashion-MNIST split of ``src_dir``."""
-    arrays = []
-    for name in fashion_mnist.SPLITS[split]:
-        data = fashion_mnist.read_gzip(osp.join(src_dir, f'{name}.gz'))
-        arrays.append(fashion_mnist.check_idx(name, data, checksum))
-    images, labels = arrays
-    names = fashion_mnist.SPLITS[split]
-    if len(images) != len(labels):
-        raise ValueError(f'{names[0]} holds {len(images)} images but '
-                         f'{names[1]} {len(labels)} labels')
-    counts = np.bincount(labels, minlength=fashion_mnist.NUM_CLASSES)
-    if counts.min() < 2:
-        raise ValueError(
-            f'{names[1]}: class {int(counts.argmin())} has '
-            f'{int(counts.min())} image(s); pairs need at least 2 images of '
-            'every class')
-    return images, labels
 
 
 def corner_positions(height: int, width: int) -> np.ndarray:
@@ -298,7 +278,8 @@ def make_fashion_mnist_pairs(src_dir: str = fashion_mnist.DEBIAN_DIR,
     with staged_dir(out_dir) as tmp_dir:
         os.makedirs(osp.join(tmp_dir, 'meta'))
         for split_index, (split, source) in enumerate(SOURCE_SPLITS.items()):
-            images, labels = _read_split(src_dir, source, checksum)
+            images, labels, _ = read_items(src_dir, source, checksum, 2,
+                                           'pairs')
             info['source_counts'][source] = len(images)
             rng = np.random.default_rng([seed, split_index])
             canvases, records = draw_pairs(images, labels,
