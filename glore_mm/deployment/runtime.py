@@ -93,9 +93,11 @@ def check_onnx_file(path: str):
 
 
 def check_tool_inputs(
-        backends: Sequence[str] = (),
-        precision: str = 'f32',
-        onnx_files: Optional[Dict[str, Optional[str]]] = None) -> None:
+    backends: Sequence[str] = (),
+    precision: str = 'f32',
+    onnx_files: Optional[Dict[str, Optional[str]]] = None,
+    quantized: Sequence[str] = ()
+) -> None:
     """Check the back ends and ONNX files a tool was given, up front.
 
     Args:
@@ -103,11 +105,14 @@ def check_tool_inputs(
         precision (str): Its ``--precision``. Defaults to ``'f32'``.
         onnx_files (dict, optional): Option (``'--onnx'``) to the file it
             names, or None where not given.
+        quantized (Sequence[str]): The options among them that must name
+            a quantised (INT8) model.
 
     Raises:
         ImportError: ``--backend X: ...`` for a back end not installed.
-        ValueError: ``--onnx PATH: ...`` for a file that is no ONNX model,
-            or a back end or precision not offered.
+        ValueError: ``--onnx PATH: ...`` for a file that is no ONNX model
+            (or no quantised one where ``quantized`` asks for it), or a back
+            end or precision not offered.
         FileNotFoundError: ``--onnx PATH: ...`` for a missing file.
     """
     for backend in backends:
@@ -119,11 +124,21 @@ def check_tool_inputs(
         if path is None:
             continue
         try:
-            check_onnx_file(path)
+            model = check_onnx_file(path)
         except FileNotFoundError as err:
             raise FileNotFoundError(f'{option} {path}: {err}') from err
         except ValueError as err:
             raise ValueError(f'{option} {path}: {err}') from err
+        if option in quantized and not is_quantized(model):
+            raise ValueError(
+                f'{option} {path}: the model has no quantize/dequantize '
+                'nodes; give the INT8 file tools/deployment/quantize.py '
+                'wrote')
+
+
+def is_quantized(model) -> bool:
+    """Whether the ONNX model (``onnx.ModelProto``) is quantised (QDQ)."""
+    return any(node.op_type in QUANTIZE_OPS for node in model.graph.node)
 
 
 class Runtime:
@@ -251,8 +266,7 @@ def load_runtime(path: str,
             is not offered.
     """
     check_backend(backend, precision)
-    model = check_onnx_file(path)
-    quantized = any(node.op_type in QUANTIZE_OPS for node in model.graph.node)
+    quantized = is_quantized(check_onnx_file(path))
     threads = threads or torch.get_num_threads()
     if backend == 'onnxruntime':
         return OrtRuntime(path, quantized, threads)

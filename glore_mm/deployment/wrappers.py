@@ -151,7 +151,6 @@ EXPORT_SPECS: Dict[str, ExportSpec] = {
                ('batch', 'classes'), (8, 224, 224)),
 }
 
-
 #: Scopes whose models are exported elsewhere, and where.
 EXPORTED_ELSEWHERE = {
     'mmdet': ('detectors (their box decoding, NMS and mask pasting) are '

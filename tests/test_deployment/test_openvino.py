@@ -21,9 +21,9 @@ from mmengine.config import Config
 from tool_runner import REPO, run_tool, tool_env
 
 from glore_mm.apis import init_model
-from glore_mm.deployment import (RTOL, check_backend, format_checks,
-                                 input_shape, load_runtime, verify_onnx,
-                                 wrap_for_export)
+from glore_mm.deployment import (RTOL, check_backend, check_tool_inputs,
+                                 format_checks, input_shape, load_runtime,
+                                 verify_onnx, wrap_for_export)
 
 
 @pytest.fixture(scope='module')
@@ -143,3 +143,7 @@ def test_not_onnx_refused(tmp_path, seg_run):
     assert result.returncode == 2
     assert f'error: --int8 {not_onnx}: ' in result.stderr
     assert 'is not an ONNX model' in result.stderr
+    # a float model where an INT8 one is asked for
+    with pytest.raises(ValueError, match='has no quantize/dequantize nodes'):
+        check_tool_inputs(
+            onnx_files={'--int8': str(seg_run.onnx)}, quantized=['--int8'])

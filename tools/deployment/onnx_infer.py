@@ -318,10 +318,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads[0])
     with refuse_bad_input(parser, BAD_INPUT_ERRORS + (ImportError, )):
-        check_tool_inputs(args.backend, args.precision, {
-            '--onnx': args.onnx,
-            '--int8': args.int8
-        })
+        check_tool_inputs(
+            args.backend,
+            args.precision, {
+                '--onnx': args.onnx,
+                '--int8': args.int8
+            },
+            quantized=['--int8'])
         cfg = load_config(args.config, args.cfg_options)
         if args.eval and cfg.get('default_scope', None) != 'mmseg':
             raise ValueError(
