@@ -21,9 +21,9 @@ from typing import Tuple
 from glore_mm.engine import finish_distributed
 from glore_mm.engine.arguments import build_test_parser, parse_runner_args
 from glore_mm.engine.missing_hooks import add_missing_hooks, log_notes
-from glore_mm.engine.runner_setup import (apply_test_args, build_runner,
-                                          check_test_checkpoint,
-                                          config_from_args, dump_metrics)
+from glore_mm.engine.runner_setup import build_runner, config_from_args
+from glore_mm.engine.test_setup import (apply_test_args, check_test_checkpoint,
+                                        dump_metrics)
 from glore_mm.utils import refuse_bad_input
 
 

@@ -17,8 +17,8 @@ from typing import Tuple
 from glore_mm.engine import finish_distributed
 from glore_mm.engine.arguments import build_train_parser, parse_runner_args
 from glore_mm.engine.missing_hooks import add_missing_hooks, log_notes
-from glore_mm.engine.runner_setup import (apply_train_args, build_runner,
-                                          config_from_args)
+from glore_mm.engine.runner_setup import build_runner, config_from_args
+from glore_mm.engine.train_setup import apply_train_args
 from glore_mm.utils import refuse_bad_input
 
 

@@ -22,8 +22,9 @@ from glore_mm.engine.arguments import (add_runner_args, build_test_parser,
                                        build_train_parser, parse_runner_args)
 from glore_mm.engine.cpu_distributed import (DISTRIBUTED_LAUNCHERS, LAUNCHERS,
                                              NO_LAUNCHER)
-from glore_mm.engine.runner_setup import (apply_test_args, apply_train_args,
-                                          config_from_args, dump_metrics)
+from glore_mm.engine.runner_setup import config_from_args
+from glore_mm.engine.test_setup import apply_test_args, dump_metrics
+from glore_mm.engine.train_setup import apply_train_args
 from tests.tool_runner import REPO, TOOLS, CompletedProcess, run_tool, tool_env
 
 

@@ -11,7 +11,7 @@ from mmengine.model import BaseModel, BaseTTAModel
 from mmengine.registry import MODELS, RUNNERS
 from mmengine.runner import Runner
 
-from glore_mm.engine import runner_setup
+from glore_mm.engine import runner_setup, test_setup, train_setup
 from glore_mm.utils import mmengine_checkpoint_globals
 
 CONFIG = '''
@@ -54,18 +54,18 @@ def test_config_from_args(config_file):
 def test_set_resume(config_file):
     cfg = _load(config_file)
     cfg.resume, cfg.load_from = False, 'pretrained.pth'
-    runner_setup.set_resume(cfg, None)
+    train_setup.set_resume(cfg, None)
     assert (cfg.resume, cfg.load_from) == (False, 'pretrained.pth')
-    runner_setup.set_resume(cfg, 'auto')
+    train_setup.set_resume(cfg, 'auto')
     assert (cfg.resume, cfg.load_from) == (True, None)
-    runner_setup.set_resume(cfg, 'iter_2.pth')
+    train_setup.set_resume(cfg, 'iter_2.pth')
     assert (cfg.resume, cfg.load_from) == (True, 'iter_2.pth')
 
 
 @pytest.mark.skipif(get_device() != 'cpu', reason='checks the CPU error')
 def test_amp_needs_an_accelerator(config_file):
     with pytest.raises(ValueError, match="--amp needs .* device 'cpu'"):
-        runner_setup.enable_amp(_load(config_file))
+        train_setup.enable_amp(_load(config_file))
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def fake_cuda(monkeypatch):
 
 def test_amp_on_cuda_uses_a_dynamic_loss_scale(config_file, fake_cuda):
     cfg = _load(config_file, cfg_options={'optim_wrapper.clip_grad': None})
-    runner_setup.enable_amp(cfg)
+    train_setup.enable_amp(cfg)
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
     assert cfg.optim_wrapper.loss_scale == 'dynamic'
     assert 'clip_grad' in cfg.optim_wrapper  # the other keys are kept
@@ -87,7 +87,7 @@ def test_amp_on_cuda_uses_a_dynamic_loss_scale(config_file, fake_cuda):
 
 def test_amp_on_cuda_keeps_an_amp_config(config_file, fake_cuda, monkeypatch):
     messages = []
-    monkeypatch.setattr(runner_setup, 'print_log',
+    monkeypatch.setattr(train_setup, 'print_log',
                         lambda msg, **kwargs: messages.append(msg))
     cfg = _load(
         config_file,
@@ -95,7 +95,7 @@ def test_amp_on_cuda_keeps_an_amp_config(config_file, fake_cuda, monkeypatch):
             'optim_wrapper.type': 'AmpOptimWrapper',
             'optim_wrapper.loss_scale': 512.0
         })
-    runner_setup.enable_amp(cfg)
+    train_setup.enable_amp(cfg)
     assert (cfg.optim_wrapper.type,
             cfg.optim_wrapper.loss_scale) == ('AmpOptimWrapper', 512.0)
     assert messages == ['AMP training is already enabled in your config.']
@@ -104,12 +104,12 @@ def test_amp_on_cuda_keeps_an_amp_config(config_file, fake_cuda, monkeypatch):
             ValueError,
             match="optim_wrapper.type='OptimWrapper'"
             ".*but got 'Other'"):
-        runner_setup.enable_amp(cfg)
+        train_setup.enable_amp(cfg)
 
 
 def test_visualization_mmseg(config_file):
     cfg = _load(config_file)
-    runner_setup.enable_visualization(
+    test_setup.enable_visualization(
         cfg, show=False, show_dir='vis', wait_time=2)
     hook = cfg.default_hooks.visualization
     assert hook.draw is True and hook.interval == 1 and 'show' not in hook
@@ -119,7 +119,7 @@ def test_visualization_mmseg(config_file):
 @pytest.mark.parametrize('scope', ['mmpretrain', 'mmaction'])
 def test_visualization_enable_style(config_file, scope):
     cfg = _load(config_file, cfg_options={'default_scope': scope})
-    runner_setup.enable_visualization(
+    test_setup.enable_visualization(
         cfg, show=True, show_dir='vis', wait_time=0.5)
     hook = cfg.default_hooks.visualization
     assert (hook.enable, hook.interval, hook.show, hook.wait_time,
@@ -129,42 +129,42 @@ def test_visualization_enable_style(config_file, scope):
 def test_visualization_errors(config_file):
     cfg = _load(config_file, cfg_options={'default_hooks.visualization': None})
     with pytest.raises(ValueError) as error:
-        runner_setup.enable_visualization(cfg, False, 'vis', 2)
+        test_setup.enable_visualization(cfg, False, 'vis', 2)
     assert '--show-dir needs default_hooks.visualization' in str(error.value)
     assert config_file in str(error.value)
     cfg = _load(config_file, cfg_options={'default_scope': 'mmocr'})
     with pytest.raises(ValueError, match="default_scope='mmocr'"):
-        runner_setup.enable_visualization(cfg, True, None, 2)
+        test_setup.enable_visualization(cfg, True, None, 2)
 
 
 def test_tta(config_file):
     cfg = _load(config_file)
-    runner_setup.enable_tta(cfg)
+    test_setup.enable_tta(cfg)
     assert cfg.model.type == 'SegTTAModel'
     assert cfg.model.module.type == 'EncoderDecoder'
     assert cfg.test_dataloader.dataset.pipeline == ['tta']
     cfg = _load(config_file, cfg_options={'tta_pipeline': None})
     with pytest.raises(ValueError, match='but tta_pipeline is not set'):
-        runner_setup.enable_tta(cfg)
+        test_setup.enable_tta(cfg)
 
 
 def test_test_output(config_file):
     cfg = _load(config_file)
-    runner_setup.set_test_output(cfg, 'preds')
+    test_setup.set_test_output(cfg, 'preds')
     assert cfg.test_evaluator.output_dir == 'preds'
     assert cfg.test_evaluator.keep_results is True
     cfg = _load(config_file)
-    runner_setup.set_test_output(cfg, 'results.pkl')
+    test_setup.set_test_output(cfg, 'results.pkl')
     assert [m.type for m in cfg.test_evaluator] == ['IoUMetric', 'DumpResults']
     assert cfg.test_evaluator[1].out_file_path == 'results.pkl'
     cfg = _load(config_file, cfg_options={'default_scope': 'mmpretrain'})
     with pytest.raises(ValueError, match="--out 'preds'.*'.pkl'"):
-        runner_setup.set_test_output(cfg, 'preds')
+        test_setup.set_test_output(cfg, 'preds')
 
 
 def test_drop_training(config_file):
     cfg = _load(config_file, cfg_options={'train_cfg': dict(max_iters=2)})
-    runner_setup.drop_training(cfg)
+    test_setup.drop_training(cfg)
     for key in ('train_dataloader', 'train_cfg', 'optim_wrapper',
                 'param_scheduler'):
         assert cfg[key] is None
@@ -240,7 +240,7 @@ def test_check_test_checkpoint(tmp_path, tta):
     runner = _runner(tmp_path, model)
     good = tmp_path / 'good.pth'
     torch.save({'state_dict': RunnerSetupLinearModel().state_dict()}, good)
-    runner_setup.check_test_checkpoint(runner, str(good))
+    test_setup.check_test_checkpoint(runner, str(good))
 
     other = tmp_path / 'other.pth'
     torch.save({'state_dict': RunnerSetupLinearModel(3).state_dict()}, other)
@@ -248,12 +248,11 @@ def test_check_test_checkpoint(tmp_path, tta):
             ValueError,
             match=f'checkpoint {str(other)!r} does '
             'not fit the model .*other shapes'):
-        runner_setup.check_test_checkpoint(runner, str(other))
+        test_setup.check_test_checkpoint(runner, str(other))
     text = tmp_path / 'notes.txt'
     text.write_text('not a checkpoint\n')
     with pytest.raises(
             ValueError, match=f'checkpoint {str(text)!r} is not a PyTorch'):
-        runner_setup.check_test_checkpoint(runner, str(text))
+        test_setup.check_test_checkpoint(runner, str(text))
     with pytest.raises(FileNotFoundError, match='missing.pth'):
-        runner_setup.check_test_checkpoint(runner,
-                                           str(tmp_path / 'missing.pth'))
+        test_setup.check_test_checkpoint(runner, str(tmp_path / 'missing.pth'))
