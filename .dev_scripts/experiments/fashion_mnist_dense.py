@@ -1,12 +1,12 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
-"""Dense relations: canvases of three Fashion-MNIST items far apart, each
-item's pixels labelled ``repeated`` or ``unique`` by the classes of the
-other items. FCN-R18-D8 with mmseg's FCNHead or with a context head on
-the same features (mmseg's NLHead, GCHead, CCHead, our GloReHead); mIoU and
-per-class IoU, IoU against the distance an item's label depends on (from
-the test predictions of ``tools/test.py --out``), the receptive windows of
-the plain backbone, the cost of each head and the trained GloRe head's
-projection maps."""
+"""Dense relations: canvases of two Fashion-MNIST items far apart, each
+item's pixels labelled ``same`` or ``different`` by the class of the other
+item. FCN-R18-D8 with mmseg's FCNHead or with a context head on the same
+features (mmseg's NLHead, GCHead, CCHead, our GloReHead); mIoU and
+per-class IoU, IoU against the distance of the two items (from the test
+predictions of ``tools/test.py --out``), the receptive windows of the plain
+backbone, the cost of each head and the trained GloRe head's projection
+maps."""
 import os
 import os.path as osp
 from functools import partial
@@ -33,10 +33,11 @@ from glore_mm.datasets import fashion_mnist
 from glore_mm.datasets import fashion_mnist_dense as dense
 from glore_mm.utils import save_figure
 
-#: Bins of the IoU against distance: quantiles of the test items' reach.
+#: Bins of the IoU against distance: quantiles of the test items'
+#: distances.
 DISTANCE_BINS = 4
-#: The item classes (labels) whose IoU depends on the other items.
-ITEM_LABELS = (dense.REPEATED, dense.UNIQUE)
+#: The item classes (labels), which depend on the other item.
+ITEM_LABELS = (dense.SAME, dense.DIFFERENT)
 #: Loss values averaged in the curve plot.
 CURVE_WINDOW = 10
 
@@ -78,13 +79,6 @@ def vis_input(ctx: Context) -> str:
 
 # --------------------------------------------------------------------------
 # IoU from the kept predictions
-
-
-def reach(item: Dict) -> float:
-    """The distance an item's label depends on: to the other item of its
-    class (repeated), or to the farther of the two others (unique)."""
-    return item['partner'] if item['label'] == dense.REPEATED else item[
-        'farthest']
 
 
 def _read(path: str) -> np.ndarray:
@@ -154,7 +148,7 @@ def iou_results(
             data_root_of(exp, ctx.args), 'test')
         if item['filename'] in predicted
     ]
-    distances = np.array([reach(item) for item in items])
+    distances = np.array([item['distance'] for item in items])
     edges = np.unique(
         np.quantile(distances, np.linspace(0, 1, DISTANCE_BINS + 1)))
     bins = np.clip(np.digitize(distances, edges[1:-1]), 0, len(edges) - 2)
@@ -178,19 +172,19 @@ def iou_results(
 
 def label_blind_ious(data_root: str, names: Sequence[str]) -> Dict[str, float]:
     """mIoU (%) of two networks that find every item's mask exactly but
-    cannot tell its label: one that calls every item ``repeated``, and one
+    cannot tell its label: one that calls every item ``same``, and one
     that flips a fair coin per item (expected intersections over expected
     unions)."""
     pixels = np.zeros(len(dense.CLASSES))
     for name in names:
         label = _read(osp.join(data_root, 'ann_dir', 'test', name))
         pixels += np.bincount(label.ravel(), minlength=len(pixels))
-    repeated, unique = pixels[dense.REPEATED], pixels[dense.UNIQUE]
-    items = repeated + unique
+    same, different = pixels[dense.SAME], pixels[dense.DIFFERENT]
+    items = same + different
     return dict(
-        all_repeated=(100 + 100 * repeated / items + 0) / 3,
-        coin=(100 + 100 * (repeated / 2) / (repeated + unique / 2) + 100 *
-              (unique / 2) / (unique + repeated / 2)) / 3)
+        all_same=(100 + 100 * same / items + 0) / 3,
+        coin=(100 + 100 * (same / 2) / (same + different / 2) + 100 *
+              (different / 2) / (different + same / 2)) / 3)
 
 
 def class_table(ctx: Context, per_class: Dict[str, np.ndarray]) -> List[str]:
@@ -282,8 +276,8 @@ def plot_distance(ctx: Context, edges: np.ndarray,
             marker='o',
             capsize=3,
             label=variant.label)
-    ax.set_xlabel('distance an item\'s label depends on (px)')
-    ax.set_ylabel('item IoU (%), repeated and unique')
+    ax.set_xlabel('distance of the two item centres (px)')
+    ax.set_ylabel('item IoU (%), same and different')
     ax.set_title('IoU against distance (mean over seeds, bars: min-max)')
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -332,18 +326,18 @@ def head_lines(ctx: Context) -> List[str]:
 
 
 def finding_lines(ctx: Context, blind: Dict[str, float], widths: List[int],
-                  reaches: np.ndarray, edges: np.ndarray,
+                  distances: np.ndarray, edges: np.ndarray,
                   per_bin: Dict[str, np.ndarray]) -> List[str]:
     """What the numbers say, written from them."""
     exp = ctx.experiment
     base = exp.baseline
     lines = [
         'Chance levels: a network that finds every item exactly but labels '
-        'it independently of the other items, as a network that sees one '
+        'it independently of the other item, as a network that sees one '
         'item at a time must, scores an mIoU of '
-        f'{blind["all_repeated"]:.2f}% on these test canvases if it calls '
-        f'every item repeated, and {blind["coin"]:.2f}% (expected) if it '
-        'flips a coin per item.', ''
+        f'{blind["all_same"]:.2f}% on these test canvases if it calls '
+        f'every item same, and {blind["coin"]:.2f}% (expected) if it flips '
+        'a coin per item.', ''
     ]
     if base in ctx.results:
         base_runs = [r['metric'] for r in ctx.results[base]]
@@ -359,7 +353,7 @@ def finding_lines(ctx: Context, blind: Dict[str, float], widths: List[int],
              if better else 'No head beats it by more than twice the '
              'larger seed std.'))
     names = [f'res{i + 2}' for i in range(len(widths))]
-    within = '; '.join(f'{n}: {100 * np.mean(reaches < w):.0f}%'
+    within = '; '.join(f'{n}: {100 * np.mean(distances < w):.0f}%'
                        for n, w in zip(names, widths))
     lines += [
         '', 'Where the plain backbone can relate the items: one central '
@@ -367,10 +361,9 @@ def finding_lines(ctx: Context, blind: Dict[str, float], widths: List[int],
         ', '.join(f'{n} {w} px' for n, w in zip(names, widths)) +
         ' wide (the theoretical bound, measured by back-propagation through '
         'the built model; the effective windows are smaller), and each head '
-        'adds its own convolutions on the res5 maps. The item a label '
-        'depends on (the other item of its class, or the farther other '
-        'item) lies within such a window for this share of the test items: '
-        f'{within}.'
+        'adds its own convolutions on the res5 maps. Both item centres lie '
+        'within such a window (their distance is less than its width) for '
+        f'this share of the test canvases: {within}.'
     ]
     changes = []
     for variant in exp.variants:
@@ -397,15 +390,18 @@ def data_lines(info: Dict, num_test: int) -> List[str]:
               f'the IDX files of `{info["source_dir"]}`')
     size = info['item_size']
     return [
-        f'A dense relational task: each {height}x{width} canvas holds three '
-        f'{size}x{size} Fashion-MNIST items whose centres are at least '
-        f'{info["min_distance"]:g} px apart, on uniform background noise '
-        f'0-{info["noise"]}. A pixel of an item (brighter than '
-        f'{info["threshold"]}) is `repeated` when another item of the '
-        'canvas has its class and `unique` when none has, every other pixel '
-        '`background`. A quarter of the canvases hold three classes, the '
-        'others a pair and a single, so half of the items are repeated, and '
-        'for every class alike: one item alone says nothing of its label. '
+        'The relation of the pairs experiment made dense: each '
+        f'{height}x{width} canvas holds two {size}x{size} Fashion-MNIST '
+        'items whose centres are at least '
+        f'{info["min_distance"]:g} px apart (at random positions), on uniform '
+        f'background noise 0-{info["noise"]}. A pixel of an item (brighter '
+        f'than {info["threshold"]}) is `same` when the other item has its '
+        'class and `different` when it has not, every other pixel '
+        '`background`. Half of the canvases hold two items of one class, '
+        'the others two classes (the first uniform over the ten, the '
+        'second over the nine others), so an item of any class is `same` '
+        'with probability one half: one item alone says nothing of its '
+        'label. '
         'Training canvases take their items from the training split, test '
         f'canvases from the test split. {info["counts"]["train"]:,} '
         f'training and {info["counts"]["test"]:,} test canvases (the first '
@@ -434,7 +430,7 @@ def report(ctx: Context) -> List[str]:
         item for item in dense.read_items_table(data_root, 'test')
         if item['filename'] in set(names)
     ]
-    reaches = np.array([reach(item) for item in items])
+    distances = np.array([item['distance'] for item in items])
     plot_distance(ctx, edges, per_bin,
                   osp.join(args.images, ctx.images['distance']))
     steps, curves = plot_curves(ctx, osp.join(args.images,
@@ -457,7 +453,7 @@ def report(ctx: Context) -> List[str]:
         'Per class (IoU over all test canvases, from the kept predictions; '
         'mean ± std over the seeds):', '', *class_table(ctx, per_class), '',
         *finding_lines(ctx, label_blind_ious(data_root, names), widths,
-                       reaches, edges, per_bin), '',
+                       distances, edges, per_bin), '',
         'Std is the sample standard deviation over the seeds; the losses '
         'are the logged means (every '
         f'{cfg.default_hooks.logger.interval} iterations) over the first '
@@ -471,11 +467,10 @@ def report(ctx: Context) -> List[str]:
                 for v in exp.variants]), '',
         f'![training curves]({image_link(ctx, "curves")})', '',
         '### IoU against distance', '',
-        'Mean IoU (%) of the repeated and unique classes over the 28x28 '
-        'boxes of the test items, per bin of the distance each item\'s '
-        'label depends on (to the other item of its class, or to the '
-        'farther other item; bins between quantiles), mean ± std over the '
-        'seeds, from the predictions of `tools/test.py --out`:', '',
+        'Mean IoU (%) of the same and different classes over the 28x28 '
+        'boxes of the test items, per bin of the distance of the two item '
+        'centres (bins between quantiles), mean ± std over the seeds, from '
+        'the predictions of `tools/test.py --out`:', '',
         *distance_table(ctx, edges, counts, per_bin), '',
         f'![IoU against distance]({image_link(ctx, "distance")})', '',
         '### Cost', '',

@@ -1,29 +1,25 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
-"""Fashion-MNIST dense relations: label each item by the other items.
+"""Fashion-MNIST dense relations: label each item by the other item.
 
-A segmentation task whose labels no local window can infer: each canvas
-(48x160 by default, uniform background noise) holds three 28x28
+The relation of :mod:`.fashion_mnist_pairs` made dense, for segmentation:
+each canvas (32x112 by default, uniform background noise) holds two 28x28
 Fashion-MNIST items whose centres lie at least ``min_distance`` pixels
 apart. Every pixel is labelled
 
 - ``0`` background: not part of an item;
-- ``1`` repeated: part of an item whose class also occurs elsewhere on the
-  canvas;
-- ``2`` unique: part of an item whose class occurs nowhere else on it.
+- ``1`` same: part of an item whose class the other item shares;
+- ``2`` different: part of an item whose class the other item does not
+  share.
 
 An item's pixels are its mask: the pixels of the 28x28 item brighter than
 ``threshold`` (the background noise is at most ``threshold``).
 
-Compositions: a quarter of the canvases (every fourth, shuffled) hold three
-items of three different classes (three unique items), the others two items
-of one class and one of another (two repeated, one unique). So half of the
-items are repeated and half unique, and the classes are drawn uniformly
-(the pair's class, then the single's among the nine others; or three
-distinct classes), so for every class an item of it is repeated or unique
-with the same probability: a network that sees one item alone, whatever
-its class and look, cannot tell which of the two it is better than chance
-(50 %); it must compare the item with the others on the canvas, at least
-``min_distance`` pixels away.
+Half of the canvases (every second, shuffled) hold two items of one class,
+the others two items of two classes; the first class is uniform over the
+ten, the second (when it differs) over the nine others. So an item of any
+class is ``same`` with probability one half, whatever its look: a network
+that sees one item alone cannot label it better than chance; it must
+compare it with the other item, at least ``min_distance`` pixels away.
 
 The training canvases take their items from Fashion-MNIST's training split,
 the test canvases from its test split, so test items are unseen. The set is
@@ -38,11 +34,9 @@ it)::
         ann_dir/{train,test}/000000.png   labels 0/1/2
         meta/train.csv                    per item: canvas file, item, label,
         meta/test.csv                     class, source index, top-left
-                                          corner, mask pixels, distance of
-                                          its centre to the nearest and the
-                                          farthest other item, and to the
-                                          other item of its class (-1 when
-                                          unique)
+                                          corner, mask pixels and the
+                                          distance of its centre to the
+                                          other item's
         meta/info.json                    the settings, source folder,
                                           counts and class names
 
@@ -63,24 +57,24 @@ from .fashion_mnist_items import (ITEM_SIZE, SOURCE_SPLITS, Items, check_count,
 from .utils import check_empty_or_overwrite, staged_dir
 
 #: Pixel classes, by label.
-CLASSES = ('background', 'repeated', 'unique')
-BACKGROUND, REPEATED, UNIQUE = range(3)
+CLASSES = ('background', 'same', 'different')
+BACKGROUND, SAME, DIFFERENT = range(3)
 #: Items per canvas.
-ITEMS = 3
+ITEMS = 2
 #: Least distance of two item centres: no two 28x28 items overlap.
 MIN_DISTANCE = 40.0
-#: Placements of the three items tried per canvas.
+#: Placements of the items tried per canvas.
 PLACEMENT_TRIES = 100
 #: Columns of ``meta/<split>.csv``, one row per item.
 COLUMNS = ('filename', 'item', 'label', 'class', 'index', 'y', 'x', 'pixels',
-           'nearest', 'farthest', 'partner')
+           'distance')
 INFO_FILE = osp.join('meta', 'info.json')
 #: Defaults of :func:`make_fashion_mnist_dense` and of the command line.
 DEFAULTS = dict(
-    num_train=4000,
+    num_train=8000,
     num_test=1000,
-    canvas=(48, 160),
-    min_distance=44.0,
+    canvas=(32, 112),
+    min_distance=42.0,
     threshold=32,
     noise=24,
     seed=0)
@@ -111,7 +105,7 @@ def read_items_table(out_dir: str, split: str) -> List[Dict]:
     return read_csv(
         osp.join(out_dir, 'meta', f'{split}.csv'),
         texts=('filename', ),
-        floats=('nearest', 'farthest', 'partner'))
+        floats=('distance', ))
 
 
 def check_settings(num_train: int, num_test: int, canvas: Sequence[int],
@@ -182,54 +176,40 @@ def place_items(rng: np.random.Generator, corners: np.ndarray,
     return None
 
 
-def draw_classes(rng: np.random.Generator, all_different: bool) -> List[int]:
-    """The classes of a canvas's items, in random order.
+def draw_classes(rng: np.random.Generator, same: bool) -> List[int]:
+    """The classes of a canvas's two items.
 
-    Three distinct classes, or two items of one class and one of another.
+    The first is uniform over the ten classes; the second is the same, or
+    uniform over the nine others.
     """
-    if all_different:
-        return [
-            int(c) for c in rng.choice(
-                fashion_mnist.NUM_CLASSES, ITEMS, replace=False)
-        ]
-    pair = int(rng.integers(fashion_mnist.NUM_CLASSES))
-    return [
-        int(c) for c in rng.permutation([pair, pair,
-                                         other_class(rng, pair)])
-    ]
+    first = int(rng.integers(fashion_mnist.NUM_CLASSES))
+    return [first, first if same else other_class(rng, first)]
 
 
 def item_records(classes: Sequence[int], corners: np.ndarray) -> List[Dict]:
-    """Label and distances of each item of a canvas (see :data:`COLUMNS`)."""
+    """Label and distance of each item of a canvas (see :data:`COLUMNS`)."""
     centres = corners + ITEM_SIZE / 2
-    distances = np.hypot(*(centres[:, None] -
-                           centres[None]).transpose(2, 0, 1))
-    records = []
-    for i, cls in enumerate(classes):
-        others = [j for j in range(ITEMS) if j != i]
-        partners = [j for j in others if classes[j] == cls]
-        records.append(
-            dict(
-                item=i,
-                label=REPEATED if partners else UNIQUE,
-                y=int(corners[i, 0]),
-                x=int(corners[i, 1]),
-                nearest=round(float(distances[i, others].min()), 3),
-                farthest=round(float(distances[i, others].max()), 3),
-                partner=round(float(distances[i, partners[0]]), 3)
-                if partners else -1.0))
-    return records
+    distance = round(float(np.hypot(*(centres[0] - centres[1]))), 3)
+    label = SAME if classes[0] == classes[1] else DIFFERENT
+    return [
+        dict(
+            item=i,
+            label=label,
+            y=int(corners[i, 0]),
+            x=int(corners[i, 1]),
+            distance=distance) for i in range(ITEMS)
+    ]
 
 
 def draw_canvas(
-        items: Items, all_different: bool, canvas: Tuple[int, int],
-        corners: np.ndarray, min_distance: float, threshold: int, noise: int,
+        items: Items, same: bool, canvas: Tuple[int, int], corners: np.ndarray,
+        min_distance: float, threshold: int, noise: int,
         rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray, List[Dict]]:
     """Draw one canvas, its label map and its item records.
 
     Args:
         items (Items): The items of the split.
-        all_different (bool): Three classes, or a pair and a single.
+        same (bool): Whether the two items share a class.
         canvas (tuple[int, int]): Height and width.
         corners (np.ndarray): :func:`corner_positions` of the canvas.
         min_distance (float): Least distance of two item centres.
@@ -246,7 +226,7 @@ def draw_canvas(
     """
     image = rng.integers(0, noise + 1, canvas, dtype=np.uint8)
     labels = np.full(canvas, BACKGROUND, dtype=np.uint8)
-    classes = draw_classes(rng, all_different)
+    classes = draw_classes(rng, same)
     placed = place_items(rng, corners, min_distance)
     if placed is None:
         raise ValueError(
@@ -292,13 +272,13 @@ def make_fashion_mnist_dense(src_dir: str = fashion_mnist.DEBIAN_DIR,
         out_dir (str): Output folder, published when complete.
             Defaults to ``'data/fashion_mnist_dense'``.
         num_train (int): Training canvases (items of the train split).
-            Defaults to 4000.
+            Defaults to 8000.
         num_test (int): Test canvases (items of the test split).
             Defaults to 1000.
         canvas (Sequence[int]): Canvas height and width. Defaults to
-            (48, 160).
-        min_distance (float): Least distance in pixels between two item
-            centres, at least 40. Defaults to 44.
+            (32, 112).
+        min_distance (float): Least distance in pixels between the two item
+            centres, at least 40. Defaults to 42.
         threshold (int): An item's mask is its pixels brighter than this.
             Defaults to 32.
         noise (int): Largest background value (uniform noise), at most
@@ -334,13 +314,14 @@ def make_fashion_mnist_dense(src_dir: str = fashion_mnist.DEBIAN_DIR,
     with staged_dir(out_dir) as tmp_dir:
         os.makedirs(osp.join(tmp_dir, 'meta'))
         for split_index, (split, source) in enumerate(SOURCE_SPLITS.items()):
-            items = read_items(src_dir, source, checksum, 2, 'repeated items')
+            items = read_items(src_dir, source, checksum, 2,
+                               'canvases of two items of one class')
             rng = np.random.default_rng([seed, split_index])
             num = info['counts'][split]
-            all_different = rng.permutation(np.arange(num) % 4 == 0)
+            same = rng.permutation(np.arange(num) % 2 == 1)
             rows = []
             for i in range(num):
-                image, labels, records = draw_canvas(items, all_different[i],
+                image, labels, records = draw_canvas(items, same[i],
                                                      (height, width), corners,
                                                      min_distance, threshold,
                                                      noise, rng)
@@ -351,7 +332,7 @@ def make_fashion_mnist_dense(src_dir: str = fashion_mnist.DEBIAN_DIR,
                 rows += [dict(filename=filename, **r) for r in records]
             info['items'][split] = {
                 CLASSES[label]: sum(r['label'] == label for r in rows)
-                for label in (REPEATED, UNIQUE)
+                for label in (SAME, DIFFERENT)
             }
             atomic_write(
                 csv_text(rows, COLUMNS),

@@ -18,7 +18,7 @@ I3D = (
 C2D = CONFIGS / 'mmaction' / 'c2d_r18_1xb16-16x1x1-4e_fashion-mnist-clips.py'
 DENSE = (
     CONFIGS / 'mmseg' /
-    'glore_r18-d8-w16_1xb16-2k_fashion-mnist-dense-48x160.py')
+    'glore_r18-d8-w16_1xb16-4k_fashion-mnist-dense-32x112.py')
 
 
 class Clip3d(nn.Module):

@@ -119,13 +119,13 @@ def test_fashion_mnist_dense_quick(tmp_path, src):
             str(data / 'ann_dir' / 'test' / f'{i:06d}.png'),
             cv2.IMREAD_UNCHANGED)
         pixels += np.bincount(label.ravel(), minlength=3)
-    share = pixels[dense.REPEATED] / pixels[1:].sum()
+    share = pixels[dense.SAME] / pixels[1:].sum()
     assert (f'an mIoU of {(100 + 100 * share) / 3:.2f}% on these test '
-            'canvases if it calls every item repeated') in section
-    # the distance table holds the 24 test items
+            'canvases if it calls every item same') in section
+    # the distance table holds the 16 test items
     header = next(line for line in section.splitlines()
                   if line.startswith('| model |') and ' px (n=' in line)
-    assert sum(int(n) for n in re.findall(r'\(n=(\d+)\)', header)) == 24
+    assert sum(int(n) for n in re.findall(r'\(n=(\d+)\)', header)) == 16
     assert ('trained from scratch for 4 iterations of 2 canvases (AdamW lr '
             '0.002, poly decay)') in section
     assert ('- GloReHead (GloRe): `GloReHead`, 128 -> 64 channels, with '

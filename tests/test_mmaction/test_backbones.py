@@ -7,6 +7,7 @@ import torch
 import torchvision
 from mmaction.models.backbones import C2D, ResNet3d
 from mmaction.registry import MODELS
+from mmengine.registry import DefaultScope
 from mmpretrain.models.backbones import ResNet as ResNet2d
 from torch import nn
 
@@ -367,11 +368,15 @@ def test_gate_norm_follows_the_backbone_and_the_unit(name, norm_cfg, unit_cls,
 
 
 def test_built_from_mmaction_registry():
-    model = MODELS.build(
-        dict(type='GloReC2D', **C2D_KWARGS, glore_units=dict(layer3=[-1])))
+    # as a config's default_scope='mmaction' does (another library's scope
+    # may be the current one, left by whatever ran before)
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        model = MODELS.build(
+            dict(type='GloReC2D', **C2D_KWARGS, glore_units=dict(layer3=[-1])))
+        unit_3d = MODELS.build(dict(type='GloReResNet3d', **I3D_KWARGS))
     assert isinstance(model, GloReC2D) and isinstance(model, C2D)
     assert [n for n, _ in model.named_glore_units()] == ['layer3.1.glore']
-    model = MODELS.build(dict(type='GloReResNet3d', **I3D_KWARGS))
+    model = unit_3d
     assert isinstance(model, ResNet3d)
     assert len(list(model.named_glore_units())) == 5
 

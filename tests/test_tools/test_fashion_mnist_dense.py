@@ -19,7 +19,7 @@ from glore_mm.datasets.fashion_mnist_items import Items
 TOOL = TOOLS / 'dataset_converters' / 'fashion_mnist_dense.py'
 CONFIG = (
     REPO / 'configs' / 'mmseg' /
-    'fcn_r18-d8-w16_1xb16-2k_fashion-mnist-dense-48x160.py')
+    'fcn_r18-d8-w16_1xb16-4k_fashion-mnist-dense-32x112.py')
 SMALL = dict(
     num_train=8,
     num_test=4,
@@ -83,36 +83,33 @@ def test_layout_counts_and_balance(made):
     assert info['counts'] == dict(train=8, test=4)
     assert info['classes'] == list(fmd.CLASSES)
     assert info['canvas'] == [64, 160] and info['min_distance'] == 48
-    # a quarter of the canvases hold three unique items, the others a
-    # repeated pair and a unique item: half of the items each
+    # half of the canvases hold two items of one class, half two classes
     assert info['items'] == dict(
-        train=dict(repeated=12, unique=12), test=dict(repeated=6, unique=6))
+        train=dict(same=8, different=8), test=dict(same=4, different=4))
     for split, count in info['counts'].items():
         names = [f'{i:06d}.png' for i in range(count)]
         for kind in ('img_dir', 'ann_dir'):
             assert sorted(os.listdir(made / kind / split)) == names
         rows = fmd.read_items_table(str(made), split)
         assert [r['filename']
-                for r in rows] == [n for n in names for _ in range(3)]
-        assert [r['item'] for r in rows] == [0, 1, 2] * count
-        layouts = []
+                for r in rows] == [n for n in names for _ in range(2)]
+        assert [r['item'] for r in rows] == [0, 1] * count
+        same = 0
         for name in names:
             canvas = [r for r in rows if r['filename'] == name]
-            classes = [r['class'] for r in canvas]
+            alike = canvas[0]['class'] == canvas[1]['class']
             for r in canvas:
-                repeated = classes.count(r['class']) > 1
-                assert r['label'] == (fmd.REPEATED if repeated else fmd.UNIQUE)
-            layouts.append(sorted(classes.count(c) for c in classes))
-        assert layouts.count([1, 1, 1]) == count // 4
-        assert layouts.count([1, 2, 2]) == count - count // 4
+                assert r['label'] == (fmd.SAME if alike else fmd.DIFFERENT)
+            same += alike
+        assert same == count // 2
 
 
 @pytest.mark.parametrize('split, source', list(fmd.SOURCE_SPLITS.items()))
 def test_items_labels_and_distances(made, src, split, source):
     """The canvas shows each recorded item of the right split at its
     corner; the label map is its label where the item is brighter than the
-    threshold and background elsewhere; the distances are those of the
-    corners, at least the minimum."""
+    threshold and background elsewhere; the distance is that of the two
+    centres, at least the minimum."""
     from glore_mm.datasets import fashion_mnist
     images, labels = fashion_mnist.read_split(str(src), source, False)
     rows = fmd.read_items_table(str(made), split)
@@ -139,25 +136,18 @@ def test_items_labels_and_distances(made, src, split, source):
             covered[r['y']:r['y'] + 28, r['x']:r['x'] + 28] = True
         np.testing.assert_array_equal(label_map, expected)
         assert canvas[~covered].max() <= SMALL['noise']
-        assert len({r['index'] for r in items}) == 3
-        centres = np.array([[r['y'] + 14, r['x'] + 14] for r in items])
-        for i, r in enumerate(items):
-            gaps = np.hypot(*(centres - centres[i]).T)
-            others = np.delete(gaps, i)
-            assert others.min() >= SMALL['min_distance']
-            assert r['nearest'] == pytest.approx(others.min(), abs=1e-3)
-            assert r['farthest'] == pytest.approx(others.max(), abs=1e-3)
-            partners = [
-                gaps[j] for j, o in enumerate(items)
-                if j != i and o['class'] == r['class']
-            ]
-            assert r['partner'] == pytest.approx(
-                partners[0] if partners else -1, abs=1e-3)
+        assert len({r['index'] for r in items}) == 2
+        (y0, x0), (y1, x1) = [(r['y'], r['x']) for r in items]
+        distance = np.hypot(y1 - y0, x1 - x0)
+        assert distance >= SMALL['min_distance']
+        for r in items:
+            assert r['distance'] == pytest.approx(distance, abs=1e-3)
 
 
-def test_every_class_is_repeated_and_unique_alike():
-    """Over many canvases, an item of any class is repeated about as
-    often as unique: its own look and class say nothing of its label."""
+def test_every_class_is_same_and_different_alike():
+    """Over many canvases, an item of any class is labelled same about as
+    often as different: its own look and class say nothing of its
+    label."""
     rng = np.random.default_rng(0)
     labels = np.arange(200) % 10
     items = Items(
@@ -167,13 +157,13 @@ def test_every_class_is_repeated_and_unique_alike():
     corners = fmd.corner_positions(*canvas)
     draws = np.random.default_rng(1)
     records = []
-    for i in range(800):
-        records += fmd.draw_canvas(items, i % 4 == 0, canvas, corners,
+    for i in range(4000):
+        records += fmd.draw_canvas(items, i % 2 == 0, canvas, corners,
                                    fmd.DEFAULTS['min_distance'], 32, 24,
                                    draws)[2]
     for cls in range(10):
         mine = [r['label'] for r in records if r['class'] == cls]
-        share = np.mean([label == fmd.REPEATED for label in mine])
+        share = np.mean([label == fmd.SAME for label in mine])
         assert 0.4 < share < 0.6, (cls, share, len(mine))
 
 
@@ -231,8 +221,9 @@ BAD_ARGUMENTS = [
     (dict(threshold=255), r'threshold must be an integer in 0-254 .* 255'),
     (dict(noise=41), r'noise must be an integer in 0-40 .* threshold=40\), '
      r'but got 41'),
-    (dict(min_distance=120),
-     r'min_distance=120 leaves no room for 3 items on a 64x160 canvas'),
+    # only two corner pairs of the canvas are that far apart
+    (dict(min_distance=136.8),
+     r'min_distance=136\.8 leaves no room for 2 items on a 64x160 canvas'),
 ]
 
 
@@ -248,7 +239,7 @@ def test_bad_arguments_are_named(src, tmp_path, override, message):
 
 def test_too_few_items_of_a_class(tmp_path):
     arrays = _source_arrays()
-    # a class with a single test image: no repeated pair of two items
+    # a class with a single test image: no canvas of two items of it
     labels = arrays['t10k-labels-idx1-ubyte'].copy()
     labels[labels == 3] = 4
     labels[np.flatnonzero(labels == 4)[0]] = 3
@@ -258,7 +249,8 @@ def test_too_few_items_of_a_class(tmp_path):
     with pytest.raises(
             ValueError,
             match=r't10k-labels-idx1-ubyte: class 3 has 1 image\(s\); '
-            r'repeated items need at least 2 images of every class'):
+            r'canvases of two items of one class need at least 2 images of '
+            r'every class'):
         fmd.make_fashion_mnist_dense(str(few), str(tmp_path / 'out'), **SMALL)
     assert not (tmp_path / 'out').exists()
 

@@ -5,7 +5,7 @@ from mmseg.registry import DATASETS
 
 @DATASETS.register_module()
 class FashionMNISTDenseDataset(BaseSegDataset):
-    """Canvases of three Fashion-MNIST items, each labelled by the others.
+    """Canvases of two Fashion-MNIST items, each labelled by the other.
 
     Reads the set written by
     ``tools/dataset_converters/fashion_mnist_dense.py``: grey canvases and
@@ -15,9 +15,9 @@ class FashionMNISTDenseDataset(BaseSegDataset):
         |-- img_dir/{train,test}/000000.png
         `-- ann_dir/{train,test}/000000.png
 
-    A pixel is background (0), part of an item whose class occurs
-    elsewhere on the canvas (1, ``repeated``), or part of an item whose
-    class occurs nowhere else (2, ``unique``). Label 0 is a real class, so
+    A pixel is background (0), part of an item whose class the other item
+    shares (1, ``same``), or part of an item whose class the other item
+    does not share (2, ``different``). Label 0 is a real class, so
     ``reduce_zero_label`` is off.
 
     Args:
@@ -28,7 +28,7 @@ class FashionMNISTDenseDataset(BaseSegDataset):
         **kwargs: The arguments of ``BaseSegDataset``.
     """
     METAINFO = dict(
-        classes=('background', 'repeated', 'unique'),
+        classes=('background', 'same', 'different'),
         palette=[[0, 0, 0], [230, 159, 0], [86, 180, 233]])
 
     def __init__(self,

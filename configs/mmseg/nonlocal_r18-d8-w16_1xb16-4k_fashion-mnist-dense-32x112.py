@@ -1,8 +1,8 @@
-# fcn_r18-d8-w16_1xb16-2k_fashion-mnist-dense-48x160.py with mmseg's NLHead
+# fcn_r18-d8-w16_1xb16-4k_fashion-mnist-dense-32x112.py with mmseg's NLHead
 # (conv, non-local block, conv, concat, classifier; embedded Gaussian, 32
 # inter channels) instead of FCNHead, as mmseg's nonlocal_r50-d8 configs
-# set it: every position of the 6x20 maps attends to all 120.
-_base_ = './fcn_r18-d8-w16_1xb16-2k_fashion-mnist-dense-48x160.py'
+# set it: every position of the 4x14 maps attends to all 56.
+_base_ = './fcn_r18-d8-w16_1xb16-4k_fashion-mnist-dense-32x112.py'
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     decode_head=dict(

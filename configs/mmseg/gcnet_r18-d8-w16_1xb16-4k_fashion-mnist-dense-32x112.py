@@ -1,8 +1,8 @@
-# fcn_r18-d8-w16_1xb16-2k_fashion-mnist-dense-48x160.py with mmseg's GCHead
+# fcn_r18-d8-w16_1xb16-4k_fashion-mnist-dense-32x112.py with mmseg's GCHead
 # (conv, global context block, conv, concat, classifier; attention pooling,
 # channel add, ratio 1/4) instead of FCNHead, as mmseg's gcnet_r50-d8
 # configs set it: one context vector per canvas, added at every position.
-_base_ = './fcn_r18-d8-w16_1xb16-2k_fashion-mnist-dense-48x160.py'
+_base_ = './fcn_r18-d8-w16_1xb16-4k_fashion-mnist-dense-32x112.py'
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     decode_head=dict(

@@ -1,8 +1,8 @@
-# fcn_r18-d8-w16_1xb16-2k_fashion-mnist-dense-48x160.py with mmseg's CCHead
+# fcn_r18-d8-w16_1xb16-4k_fashion-mnist-dense-32x112.py with mmseg's CCHead
 # (conv, criss-cross attention twice, conv, concat, classifier) instead of
 # FCNHead, as mmseg's ccnet_r50-d8 configs set it: two rounds of attention
-# along a position's row and column reach every position of the 6x20 maps.
-_base_ = './fcn_r18-d8-w16_1xb16-2k_fashion-mnist-dense-48x160.py'
+# along a position's row and column reach every position of the 4x14 maps.
+_base_ = './fcn_r18-d8-w16_1xb16-4k_fashion-mnist-dense-32x112.py'
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     decode_head=dict(

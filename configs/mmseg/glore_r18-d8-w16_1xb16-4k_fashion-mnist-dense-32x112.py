@@ -1,10 +1,10 @@
-# fcn_r18-d8-w16_1xb16-2k_fashion-mnist-dense-48x160.py with the GloRe head
+# fcn_r18-d8-w16_1xb16-4k_fashion-mnist-dense-32x112.py with the GloRe head
 # (conv, GloRe unit, conv, concat, classifier) instead of FCNHead (conv,
-# conv, concat, classifier): on the 6x20 maps of res5, 64 channels, the
-# unit projects the 120 positions onto 16 nodes of 32 states, reasons over
+# conv, concat, classifier): on the 4x14 maps of res5, 64 channels, the
+# unit projects the 56 positions onto 16 nodes of 32 states, reasons over
 # them with a graph convolution and projects back. It starts as the
 # identity (zero-initialised gate BN).
-_base_ = './fcn_r18-d8-w16_1xb16-2k_fashion-mnist-dense-48x160.py'
+_base_ = './fcn_r18-d8-w16_1xb16-4k_fashion-mnist-dense-32x112.py'
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     decode_head=dict(
