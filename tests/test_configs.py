@@ -10,9 +10,9 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS, DefaultScope
-from tool_runner import run_tool
 
 from glore_mm.models.layers.glore import GloReNd
+from tests.tool_runner import run_tool
 
 REPO = Path(__file__).parents[1]
 CONFIG_ROOT = REPO / 'configs'

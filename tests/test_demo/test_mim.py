@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Dict, List
 
 import yaml
-from demo_runs import NUM_VAL, mim_command
-from tool_runner import REPO, log_text, run_tool, tool_env
+
+from tests.test_demo.demo_runs import NUM_VAL, mim_command
+from tests.tool_runner import REPO, log_text, run_tool, tool_env
 
 PACKAGE_FILES = ('setup.py', 'setup.cfg', 'README.md', 'model-index.yml',
                  'glore_mm', 'configs', 'tools')

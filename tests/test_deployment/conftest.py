@@ -8,15 +8,16 @@ from typing import NamedTuple
 
 import pytest
 import torch
-from deploy_models import (EXPORT, MAKE_CITYSCAPES, SEG_CONFIG, SEG_SIZE,
-                           open_gates)
 from mmengine.config import Config
 from mmengine.runner import Runner
-from tool_runner import run_tool
 
 from glore_mm.apis import init_model
 from glore_mm.deployment import input_shape, wrap_for_export
 from glore_mm.models import glore_units_of
+from tests.test_deployment.deploy_models import (EXPORT, MAKE_CITYSCAPES,
+                                                 SEG_CONFIG, SEG_SIZE,
+                                                 open_gates)
+from tests.tool_runner import run_tool
 
 
 class SegRun(NamedTuple):

@@ -6,10 +6,10 @@ import re
 from typing import Dict, Tuple
 
 import torch
-from tool_runner import REPO, TOOLS
 from torch import nn
 
 from glore_mm.models import glore_units_of
+from tests.tool_runner import REPO, TOOLS
 
 CONFIGS = REPO / 'tests' / 'data' / 'configs'
 SEG_CONFIG = CONFIGS / 'tiny_glore_fcn_cityscapes.py'

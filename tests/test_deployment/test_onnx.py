@@ -19,10 +19,7 @@ import numpy as np
 import onnx
 import pytest
 import torch
-from deploy_models import (C2D_CONFIG, CLS_CONFIG, INFER, SEG_CONFIG, SEG_SIZE,
-                           VIDEO_CONFIG, metrics, open_gates, pixels_alike)
 from mmengine.config import Config
-from tool_runner import REPO, run_tool
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
@@ -34,6 +31,11 @@ from glore_mm.deployment.verify import product_order
 from glore_mm.models import glore_units_of
 from glore_mm.models.layers.glore_products import (nodes_first,
                                                    nodes_first_threshold)
+from tests.test_deployment.deploy_models import (C2D_CONFIG, CLS_CONFIG, INFER,
+                                                 SEG_CONFIG, SEG_SIZE,
+                                                 VIDEO_CONFIG, metrics,
+                                                 open_gates, pixels_alike)
+from tests.tool_runner import REPO, run_tool
 
 
 def _closed_output(model: nn.Module, module: nn.Module,

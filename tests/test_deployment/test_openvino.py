@@ -16,14 +16,15 @@ import re
 import sys
 
 import pytest
-from deploy_models import INFER, SEG_CONFIG, SEG_SIZE, metrics, pixels_alike
 from mmengine.config import Config
-from tool_runner import REPO, run_tool, tool_env
 
 from glore_mm.apis import init_model
 from glore_mm.deployment import (RTOL, check_backend, check_tool_inputs,
                                  format_checks, input_shape, load_runtime,
                                  verify_onnx, wrap_for_export)
+from tests.test_deployment.deploy_models import (INFER, SEG_CONFIG, SEG_SIZE,
+                                                 metrics, pixels_alike)
+from tests.tool_runner import REPO, run_tool, tool_env
 
 
 @pytest.fixture(scope='module')

@@ -17,10 +17,7 @@ import numpy as np
 import onnx
 import pytest
 import torch
-from deploy_models import (INFER, QUANTIZE, SEG_CONFIG, metrics, open_gates,
-                           pixels_alike)
 from mmengine.config import Config
-from tool_runner import run_tool
 from torch import nn
 
 from glore_mm.apis import init_model
@@ -28,6 +25,10 @@ from glore_mm.deployment import (KEEP_FLOAT, ExportSpec, calibration_inputs,
                                  check_calibration, export_onnx, float_nodes,
                                  load_runtime, quantize_onnx, verify_onnx)
 from glore_mm.models.layers.glore import GloRe2d
+from tests.test_deployment.deploy_models import (INFER, QUANTIZE, SEG_CONFIG,
+                                                 metrics, open_gates,
+                                                 pixels_alike)
+from tests.tool_runner import run_tool
 
 # the largest relative error of the INT8 unit from PyTorch (measured: at
 # most 0.014 at the three sizes with its node features float)

@@ -12,10 +12,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from fashion_mnist_files import fashion_arrays, write_fashion_src
-from tool_runner import REPO, run_tool, tool_env
 
 from glore_mm.datasets import fashion_mnist_dense as dense
+from tests.fashion_mnist_files import fashion_arrays, write_fashion_src
+from tests.tool_runner import REPO, run_tool, tool_env
 
 SCRIPT = '.dev_scripts/experiments/run.py'
 CONVERTERS = REPO / 'tools' / 'dataset_converters'

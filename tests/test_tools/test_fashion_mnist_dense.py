@@ -10,11 +10,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from fashion_mnist_files import fashion_arrays, idx_bytes, write_fashion_src
-from tool_runner import REPO, TOOLS, run_tool
 
 from glore_mm.datasets import fashion_mnist_dense as fmd
 from glore_mm.datasets.fashion_mnist_items import Items
+from tests.fashion_mnist_files import (fashion_arrays, idx_bytes,
+                                       write_fashion_src)
+from tests.tool_runner import REPO, TOOLS, run_tool
 
 TOOL = TOOLS / 'dataset_converters' / 'fashion_mnist_dense.py'
 CONFIG = (

@@ -1,0 +1,1 @@
+# Copyright (c) glore_mm contributors. All rights reserved.
