@@ -2,11 +2,12 @@
 """Fashion-MNIST clips: is the item of the first frame the same class as
 the item of the last?
 
-A temporal relational task: each clip (16 grey 32x32 frames by default,
+A temporal relational task: each clip (8 grey 28x28 frames by default,
 uniform background noise) shows one 28x28 Fashion-MNIST item in its first
-frame and one in its last, each at a random place; every frame in between
-shows, with probability ``distractors``, another item of a random class at
-a random place, else noise only. A clip is labelled ``1`` (``same``) when
+frame and one in its last, each at a random place (the whole frame at the
+default size); every frame in between shows, with probability
+``distractors`` (0 by default: noise only), another item of a random class
+at a random place, else noise only. A clip is labelled ``1`` (``same``) when
 the first and the last item are of the same class and ``0``
 (``different``) otherwise, half and half; the distractors' classes are
 uniform over all ten, so no frame but the first and the last says anything
@@ -23,7 +24,7 @@ rawframes layout of mmaction's ``RawframeDataset``
     OUT_DIR/
         rawframes/train/000000/img_00001.png ...   the frames of each clip
         rawframes/test/000000/...
-        meta/train_list_rawframes.txt              "000000 16 1" per line:
+        meta/train_list_rawframes.txt              "000000 8 1" per line:
         meta/test_list_rawframes.txt               folder, frames, label
         meta/train.csv                             per clip: folder, label,
         meta/test.csv                              the first and last
@@ -62,11 +63,11 @@ COLUMNS = ('folder', 'label', 'class_first', 'class_last', 'index_first',
 INFO_FILE = osp.join('meta', 'info.json')
 #: Defaults of :func:`make_fashion_mnist_clips` and of the command line.
 DEFAULTS = dict(
-    num_train=4000,
+    num_train=8000,
     num_test=1000,
-    num_frames=16,
-    frame=(32, 32),
-    distractors=1.0,
+    num_frames=8,
+    frame=(28, 28),
+    distractors=0.0,
     noise=32,
     seed=0)
 
@@ -205,14 +206,14 @@ def make_fashion_mnist_clips(src_dir: str = fashion_mnist.DEBIAN_DIR,
         out_dir (str): Output folder, published when complete.
             Defaults to ``'data/fashion_mnist_clips'``.
         num_train (int): Training clips (items of the train split).
-            Defaults to 4000.
+            Defaults to 8000.
         num_test (int): Test clips (items of the test split). Defaults to
             1000.
         num_frames (int): Frames per clip; the two items compared are this
-            many minus one frames apart. Defaults to 16.
-        frame (Sequence[int]): Frame height and width. Defaults to (32, 32).
+            many minus one frames apart. Defaults to 8.
+        frame (Sequence[int]): Frame height and width. Defaults to (28, 28).
         distractors (float): Probability of an item of a random class in
-            each frame between the first and the last. Defaults to 1.
+            each frame between the first and the last. Defaults to 0.
         noise (int): Largest background value (uniform noise). Defaults
             to 32.
         seed (int): Seed of everything drawn. Defaults to 0.

@@ -160,10 +160,12 @@ def test_fashion_mnist_clips_quick(tmp_path, src):
         # the curve table: never left chance in 2 iterations, epoch 1
         assert _row(section, label,
                     'never') == [label, 'never', f'{result["metric"]:.1f}']
-    assert ('I3D-18: res2 13, res3 16, res4 16, res5 16 of 16 frames (both '
-            'ends from res3 on)') in section
+    assert ('I3D-18: res2 8, res3 8, res4 8, res5 8 of 8 frames (both ends '
+            'from res2 on)') in section
+    assert ('calls a clip `same` when both items are among 5 chosen classes '
+            'and is right on 63.9% of the clips') in section
     assert ('- I3D-18 + NonLocal3d in res3: `NonLocal3d` at the end of '
-            '`layer2.1` (res3, 16 channels on 8x4x4 clips: 8 inter '
+            '`layer2.1` (res3, 16 channels on 4x7x7 clips: 8 inter '
             'channels, embedded gaussian)') in section
     assert 'trained from scratch for 1 epoch, batch 4, AdamW lr 0.002' \
         in section
@@ -186,7 +188,7 @@ def test_fashion_mnist_clips_quick(tmp_path, src):
         str(tmp_path / 'refused'),
         ok=False)
     assert refused.returncode == 1
-    assert (f'{other} was generated with num_frames=5 (default 16); '
+    assert (f'{other} was generated with num_frames=5 (default 8); '
             'regenerate it with python tools/dataset_converters/'
             f'fashion_mnist_clips.py {other} --overwrite') in refused.stderr
     assert not (tmp_path / 'refused').exists()

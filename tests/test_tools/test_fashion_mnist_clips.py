@@ -21,7 +21,7 @@ from tests.tool_runner import REPO, TOOLS, run_tool
 TOOL = TOOLS / 'dataset_converters' / 'fashion_mnist_clips.py'
 CONFIG = (
     REPO / 'configs' / 'mmaction' /
-    'i3d_r18-w8_1xb16-16x1x1-4e_fashion-mnist-clips.py')
+    'i3d_r18-w8_1xb16-8x1x1-3e_fashion-mnist-clips.py')
 SMALL = dict(
     num_train=10,
     num_test=6,

@@ -1,11 +1,11 @@
-# i3d_r18-w8_1xb16-16x1x1-4e_fashion-mnist-clips.py with mmaction's own
+# i3d_r18-w8_1xb16-8x1x1-3e_fashion-mnist-clips.py with mmaction's own
 # non-local block at the place of the GloRe unit of ..._glore-res3x1.py:
 # ResNet3d's non_local mask puts an mmcv NonLocal3d at the end of the last
-# block of res3 (layer2.1, 16 channels on 8x4x4 clips: 8 inter channels),
+# block of res3 (layer2.1, 16 channels on 4x7x7 clips: 8 inter channels),
 # set as mmaction's I3D non-local configs set it (embedded Gaussian, keys
 # and values max-pooled 2x2 in space, BN3d). The block starts as the
 # identity (its output BN is zero-initialised).
-_base_ = './i3d_r18-w8_1xb16-16x1x1-4e_fashion-mnist-clips.py'
+_base_ = './i3d_r18-w8_1xb16-8x1x1-3e_fashion-mnist-clips.py'
 model = dict(
     backbone=dict(
         non_local=((0, 0), (0, 1), (0, 0), (0, 0)),
