@@ -11,8 +11,9 @@ import torch
 from experiment import (Context, data_root_of, read_scalars,
                         require_debian_fashion_mnist, run_dir, variant_of)
 from mmengine.config import Config
-from report import (cost_table, image_link, plot_mean_band, plural,
-                    section_end, stability_lines, table)
+from report import (cost_table, image_link, logged_seconds_per_iter,
+                    plot_mean_band, plural, runs_at_a_time, section_end,
+                    stability_lines, table)
 
 from glore_mm.datasets import fashion_mnist_detection as fmd
 from glore_mm.utils import save_figure
@@ -185,6 +186,37 @@ def report(ctx: Context) -> List[str]:
         'training iteration of the runs, and the training step (forward '
         'with the losses, backward, SGD step) on the same batch of '
         f'{loader.batch_size} real canvases, the models timed interleaved '
-        f'({repeats} steps each after one untimed):', '', *cost, ''
+        f'({repeats} steps each after one untimed):', '', *cost, '',
+        *step_time_lines(ctx), ''
     ]
     return lines + section_end(ctx)
+
+
+def step_time_lines(ctx: Context) -> List[str]:
+    """Which of the two step times compares the models."""
+    exp = ctx.experiment
+    logged = {
+        key:
+        np.mean([
+            logged_seconds_per_iter(
+                run_dir(ctx.args, variant_of(exp, key), r['seed']))
+            for r in runs
+        ])
+        for key, runs in ctx.results.items()
+    }
+    base = exp.baseline
+    others = [
+        f'{v.label} {logged[v.key] / logged[base]:.2f}x' for v in exp.variants
+        if v.key in logged and v.key != base
+    ]
+    if base not in logged or not others:
+        return []
+    return [
+        'The interleaved steps are those of untrained detectors: their RoI '
+        'heads run on whatever proposals each model\'s RPN keeps (the mask '
+        'head on the positive ones), which varies between models by more '
+        'than the units cost, so that column does not compare backbones. '
+        'The logged seconds per iteration, over every iteration of the '
+        f'runs ({runs_at_a_time(ctx.args)}), do: ' + ', '.join(others) +
+        ' the time of the plain model.'
+    ]

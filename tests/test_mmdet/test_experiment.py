@@ -17,8 +17,9 @@ def test_quick_run_reports_box_and_mask_ap(tmp_path):
     data_root = make_detection_set(tmp_path)
     work_dir, doc = tmp_path / 'runs', tmp_path / 'detection.md'
     result = run_tool([
-        sys.executable, RUNNER, NAME, '--quick', '--data-root', data_root,
-        '--work-dir', work_dir, '--doc', doc, '--images', tmp_path / 'images'
+        sys.executable, RUNNER, NAME, '--quick', '--jobs', '2', '--data-root',
+        data_root, '--work-dir', work_dir, '--doc', doc, '--images',
+        tmp_path / 'images'
     ],
                       cwd=REPO,
                       env=tool_env(OMP_NUM_THREADS='1'))
