@@ -1,13 +1,16 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
-"""Real Fashion-MNIST items for the generated relational sets.
+"""Real Fashion-MNIST items for the generated sets.
 
-What :mod:`.fashion_mnist_dense` (canvases for mmseg) and
-:mod:`.fashion_mnist_clips` (clips for mmaction) share: the source folder
-check, the items of a split grouped by class, pasting an item over the
-background noise, and the per-sample CSV tables they publish. Training
+What the sets drawn from Fashion-MNIST items share (:mod:`.fashion_mnist_
+pairs`, :mod:`.fashion_mnist_dense`, :mod:`.fashion_mnist_clips`,
+:mod:`.fashion_mnist_detection`): the source folder check, the items of a
+split grouped by class, pasting an item over the background noise, the
+per-sample CSV tables they publish and the arguments their command lines
+share. Training
 samples take their items from Fashion-MNIST's training split, test samples
 from its test split (:data:`SOURCE_SPLITS`), so test items are unseen.
 """
+import argparse
 import csv
 import io
 import os.path as osp
@@ -28,6 +31,52 @@ class Items(NamedTuple):
     images: np.ndarray  # uint8 [N, 28, 28]
     labels: np.ndarray  # [N], classes 0-9
     by_class: List[np.ndarray]  # indices of the items of each class
+
+
+def converter_parser(description: str, out_dir: str, defaults: Dict,
+                     counts: Dict[str, str]) -> argparse.ArgumentParser:
+    """The command line every converter of Fashion-MNIST items shares.
+
+    Args:
+        description (str): What the tool generates.
+        out_dir (str): The default output folder.
+        defaults (dict): The converter's defaults, with ``num_<split>`` for
+            every split of ``counts`` and ``seed``.
+        counts (dict[str, str]): Split -> what its samples are (e.g.
+            ``'training canvases'``): one ``--num-<split>`` option each.
+
+    Returns:
+        argparse.ArgumentParser: ``out_dir``, ``--src``, ``--num-<split>``,
+        ``--seed`` and ``--overwrite``; the tool adds its own options.
+    """
+    debian_dir = fashion_mnist.DEBIAN_DIR
+    parser = argparse.ArgumentParser(
+        description=f'{description} from the Debian package '
+        f'{fashion_mnist.DEBIAN_PACKAGE}')
+    parser.add_argument(
+        'out_dir',
+        nargs='?',
+        default=out_dir,
+        help=f'output folder (default: {out_dir})')
+    parser.add_argument(
+        '--src',
+        default=debian_dir,
+        help='folder with the gzipped IDX files; the files of the Debian '
+        f'package are also checked by SHA-256 (default: {debian_dir})')
+    for split, samples in counts.items():
+        parser.add_argument(
+            f'--num-{split}',
+            type=int,
+            default=defaults[f'num_{split}'],
+            help=f'{samples} (default: %(default)s)')
+    parser.add_argument(
+        '--seed',
+        type=int,
+        default=defaults['seed'],
+        help='seed of everything drawn (default: %(default)s)')
+    parser.add_argument(
+        '--overwrite', action='store_true', help='replace out_dir')
+    return parser
 
 
 def check_sources(src_dir: str, checksum: Optional[bool] = None) -> bool:

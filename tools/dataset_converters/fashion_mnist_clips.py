@@ -3,7 +3,8 @@
 first frame against last.
 
 Each clip shows a Fashion-MNIST item in its first frame and one in its
-last, with distractor items of random classes (or noise only) in between,
+last, with noise only in between (or, with ``--distractors``, items of
+random classes),
 labelled by whether the first and the last item are of the same class
 (half and half). Training clips take their items from the training split,
 test clips from the test split. The items come from the gzipped IDX files
@@ -21,38 +22,18 @@ Example:
 import argparse
 from typing import Tuple
 
-from glore_mm.datasets.fashion_mnist import DEBIAN_DIR, DEBIAN_PACKAGE
 from glore_mm.datasets.fashion_mnist_clips import (DEFAULTS,
                                                    make_fashion_mnist_clips)
+from glore_mm.datasets.fashion_mnist_items import converter_parser
 from glore_mm.utils import refuse_bad_input
 
 
 def parse_args() -> Tuple[argparse.ArgumentParser, argparse.Namespace]:
     """The parser and the parsed command line."""
-    parser = argparse.ArgumentParser(
-        description='Generate the Fashion-MNIST clips set (first and last '
-        f'item of the same class or not) from the Debian package '
-        f'{DEBIAN_PACKAGE}')
-    parser.add_argument(
-        'out_dir',
-        nargs='?',
-        default='data/fashion_mnist_clips',
-        help='output folder (default: data/fashion_mnist_clips)')
-    parser.add_argument(
-        '--src',
-        default=DEBIAN_DIR,
-        help='folder with the gzipped IDX files; the files of the Debian '
-        f'package are also checked by SHA-256 (default: {DEBIAN_DIR})')
-    parser.add_argument(
-        '--num-train',
-        type=int,
-        default=DEFAULTS['num_train'],
-        help='training clips (default: %(default)s)')
-    parser.add_argument(
-        '--num-test',
-        type=int,
-        default=DEFAULTS['num_test'],
-        help='test clips (default: %(default)s)')
+    parser = converter_parser(
+        'Generate the Fashion-MNIST clips set (first and last item of the '
+        'same class or not)', 'data/fashion_mnist_clips', DEFAULTS,
+        dict(train='training clips', test='test clips'))
     parser.add_argument(
         '--num-frames',
         type=int,
@@ -77,13 +58,6 @@ def parse_args() -> Tuple[argparse.ArgumentParser, argparse.Namespace]:
         default=DEFAULTS['noise'],
         help='largest background value, uniform noise (default: '
         '%(default)s)')
-    parser.add_argument(
-        '--seed',
-        type=int,
-        default=DEFAULTS['seed'],
-        help='seed of everything drawn (default: %(default)s)')
-    parser.add_argument(
-        '--overwrite', action='store_true', help='replace out_dir')
     return parser, parser.parse_args()
 
 

@@ -1,16 +1,16 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
 """Generate the Fashion-MNIST dense relations set for mmseg.
 
-Each canvas holds three Fashion-MNIST items at least ``--min-distance``
-pixels apart; every pixel of an item is labelled ``repeated`` when the
-item's class also occurs elsewhere on the canvas and ``unique`` when it
-does not (half of the items each, for every class alike), every other
-pixel ``background``. Training canvases take their items from the training
-split, test canvases from the test split. The items come from the gzipped
-IDX files of Debian's ``dataset-fashion-mnist`` package (``apt-get update
-&& apt-get install -y dataset-fashion-mnist``) or of the folder given as
-``--src``; the set is drawn from ``--seed`` alone and published atomically
-in mmseg's ``img_dir``/``ann_dir`` layout, see
+Each canvas holds two Fashion-MNIST items at least ``--min-distance``
+pixels apart; every pixel of an item is labelled ``same`` when the other
+item has its class and ``different`` when it has not (half of the canvases
+each, for every class alike), every other pixel ``background``. Training
+canvases take their items from the training split, test canvases from the
+test split. The items come from the gzipped IDX files of Debian's
+``dataset-fashion-mnist`` package (``apt-get update && apt-get install -y
+dataset-fashion-mnist``) or of the folder given as ``--src``; the set is
+drawn from ``--seed`` alone and published atomically in mmseg's
+``img_dir``/``ann_dir`` layout, see
 :mod:`glore_mm.datasets.fashion_mnist_dense`.
 
 Example:
@@ -20,38 +20,18 @@ Example:
 import argparse
 from typing import Tuple
 
-from glore_mm.datasets.fashion_mnist import DEBIAN_DIR, DEBIAN_PACKAGE
 from glore_mm.datasets.fashion_mnist_dense import (DEFAULTS,
                                                    make_fashion_mnist_dense)
+from glore_mm.datasets.fashion_mnist_items import converter_parser
 from glore_mm.utils import refuse_bad_input
 
 
 def parse_args() -> Tuple[argparse.ArgumentParser, argparse.Namespace]:
     """The parser and the parsed command line."""
-    parser = argparse.ArgumentParser(
-        description='Generate the Fashion-MNIST dense relations set '
-        '(repeated or unique items) from the Debian package '
-        f'{DEBIAN_PACKAGE}')
-    parser.add_argument(
-        'out_dir',
-        nargs='?',
-        default='data/fashion_mnist_dense',
-        help='output folder (default: data/fashion_mnist_dense)')
-    parser.add_argument(
-        '--src',
-        default=DEBIAN_DIR,
-        help='folder with the gzipped IDX files; the files of the Debian '
-        f'package are also checked by SHA-256 (default: {DEBIAN_DIR})')
-    parser.add_argument(
-        '--num-train',
-        type=int,
-        default=DEFAULTS['num_train'],
-        help='training canvases (default: %(default)s)')
-    parser.add_argument(
-        '--num-test',
-        type=int,
-        default=DEFAULTS['num_test'],
-        help='test canvases (default: %(default)s)')
+    parser = converter_parser(
+        'Generate the Fashion-MNIST dense relations set (each item of the '
+        'same class as the other or not)', 'data/fashion_mnist_dense',
+        DEFAULTS, dict(train='training canvases', test='test canvases'))
     parser.add_argument(
         '--canvas',
         type=int,
@@ -77,13 +57,6 @@ def parse_args() -> Tuple[argparse.ArgumentParser, argparse.Namespace]:
         default=DEFAULTS['noise'],
         help='largest background value, uniform noise, at most the '
         'threshold (default: %(default)s)')
-    parser.add_argument(
-        '--seed',
-        type=int,
-        default=DEFAULTS['seed'],
-        help='seed of everything drawn (default: %(default)s)')
-    parser.add_argument(
-        '--overwrite', action='store_true', help='replace out_dir')
     return parser, parser.parse_args()
 
 

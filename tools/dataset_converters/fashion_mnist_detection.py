@@ -18,36 +18,18 @@ Example:
 """
 import argparse
 
-from glore_mm.datasets.fashion_mnist import DEBIAN_DIR, DEBIAN_PACKAGE
 from glore_mm.datasets.fashion_mnist_detection import (
     DEFAULTS, make_fashion_mnist_detection)
+from glore_mm.datasets.fashion_mnist_items import converter_parser
+from glore_mm.utils import refuse_bad_input
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
-    parser = argparse.ArgumentParser(
-        description='Generate the Fashion-MNIST detection set (COCO boxes '
-        f'and masks) from the Debian package {DEBIAN_PACKAGE}')
-    parser.add_argument(
-        'out_dir',
-        nargs='?',
-        default='data/fashion_mnist_detection',
-        help='output folder (default: data/fashion_mnist_detection)')
-    parser.add_argument(
-        '--src',
-        default=DEBIAN_DIR,
-        help='folder with the gzipped IDX files; the files of the Debian '
-        f'package are also checked by SHA-256 (default: {DEBIAN_DIR})')
-    parser.add_argument(
-        '--num-train',
-        type=int,
-        default=DEFAULTS['num_train'],
-        help='training canvases (default: %(default)s)')
-    parser.add_argument(
-        '--num-val',
-        type=int,
-        default=DEFAULTS['num_val'],
-        help='validation canvases (default: %(default)s)')
+    parser = converter_parser(
+        'Generate the Fashion-MNIST detection set (COCO boxes and masks)',
+        'data/fashion_mnist_detection', DEFAULTS,
+        dict(train='training canvases', val='validation canvases'))
     parser.add_argument(
         '--canvas',
         type=int,
@@ -80,13 +62,6 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULTS['noise'],
         help='largest background value, uniform noise, at most --threshold '
         '(default: %(default)s)')
-    parser.add_argument(
-        '--seed',
-        type=int,
-        default=DEFAULTS['seed'],
-        help='seed of everything drawn (default: %(default)s)')
-    parser.add_argument(
-        '--overwrite', action='store_true', help='replace out_dir')
     return parser
 
 
@@ -94,7 +69,7 @@ def main() -> None:
     """Generate the set the command line describes."""
     parser = build_parser()
     args = parser.parse_args()
-    try:
+    with refuse_bad_input(parser):
         info = make_fashion_mnist_detection(
             args.src,
             args.out_dir,
@@ -107,9 +82,6 @@ def main() -> None:
             noise=args.noise,
             seed=args.seed,
             overwrite=args.overwrite)
-    except (ValueError, FileNotFoundError, FileExistsError,
-            NotADirectoryError) as error:
-        parser.error(str(error))
     counts, instances = info['counts'], info['instances']
     print(f'Fashion-MNIST detection set written to {args.out_dir}: '
           f'{counts["train"]} train canvases ({instances["train"]} '

@@ -18,7 +18,7 @@ Example:
 import argparse
 from typing import Tuple
 
-from glore_mm.datasets.fashion_mnist import DEBIAN_DIR, DEBIAN_PACKAGE
+from glore_mm.datasets.fashion_mnist_items import converter_parser
 from glore_mm.datasets.fashion_mnist_pairs import (DEFAULTS,
                                                    make_fashion_mnist_pairs)
 from glore_mm.utils import refuse_bad_input
@@ -26,29 +26,10 @@ from glore_mm.utils import refuse_bad_input
 
 def parse_args() -> Tuple[argparse.ArgumentParser, argparse.Namespace]:
     """The parser and the parsed command line."""
-    parser = argparse.ArgumentParser(
-        description='Generate the Fashion-MNIST pairs set (same class or '
-        f'not) from the Debian package {DEBIAN_PACKAGE}')
-    parser.add_argument(
-        'out_dir',
-        nargs='?',
-        default='data/fashion_mnist_pairs',
-        help='output folder (default: data/fashion_mnist_pairs)')
-    parser.add_argument(
-        '--src',
-        default=DEBIAN_DIR,
-        help='folder with the gzipped IDX files; the files of the Debian '
-        f'package are also checked by SHA-256 (default: {DEBIAN_DIR})')
-    parser.add_argument(
-        '--num-train',
-        type=int,
-        default=DEFAULTS['num_train'],
-        help='training canvases (default: %(default)s)')
-    parser.add_argument(
-        '--num-test',
-        type=int,
-        default=DEFAULTS['num_test'],
-        help='test canvases (default: %(default)s)')
+    parser = converter_parser(
+        'Generate the Fashion-MNIST pairs set (same class or not)',
+        'data/fashion_mnist_pairs', DEFAULTS,
+        dict(train='training canvases', test='test canvases'))
     parser.add_argument(
         '--canvas',
         type=int,
@@ -68,13 +49,6 @@ def parse_args() -> Tuple[argparse.ArgumentParser, argparse.Namespace]:
         default=DEFAULTS['noise'],
         help='largest background value, uniform noise (default: '
         '%(default)s)')
-    parser.add_argument(
-        '--seed',
-        type=int,
-        default=DEFAULTS['seed'],
-        help='seed of everything drawn (default: %(default)s)')
-    parser.add_argument(
-        '--overwrite', action='store_true', help='replace out_dir')
     return parser, parser.parse_args()
 
 
