@@ -46,11 +46,16 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from glore_mm.utils import atomic_write, write_png
-from . import fashion_mnist
-from .fashion_mnist_items import (ITEM_SIZE, SOURCE_SPLITS, Items, check_count,
-                                  check_level, check_sources, csv_text,
-                                  other_class, paste, read_csv, read_items)
+from . import fashion_mnist, fashion_mnist_items
+from .fashion_mnist_items import (INFO_FILE, ITEM_SIZE, SOURCE_SPLITS, Items,
+                                  check_count, check_level, check_sources,
+                                  csv_text, other_class, paste, read_csv,
+                                  read_items)
 from .utils import check_empty_or_overwrite, staged_dir
+
+#: Readers of the published set, the same for every generated set.
+is_made = fashion_mnist_items.is_made
+read_info = fashion_mnist_items.read_info
 
 #: Label names, by label.
 CLASSES = ('different', 'same')
@@ -60,7 +65,6 @@ FILENAME_TMPL = 'img_{:05}.png'
 COLUMNS = ('folder', 'label', 'class_first', 'class_last', 'index_first',
            'index_last', 'y_first', 'x_first', 'y_last', 'x_last',
            'distractors')
-INFO_FILE = osp.join('meta', 'info.json')
 #: Defaults of :func:`make_fashion_mnist_clips` and of the command line.
 DEFAULTS = dict(
     num_train=8000,
@@ -75,17 +79,6 @@ DEFAULTS = dict(
 def ann_file(split: str) -> str:
     """The annotation list of a split, relative to the set's folder."""
     return osp.join('meta', f'{split}_list_rawframes.txt')
-
-
-def is_made(out_dir: str) -> bool:
-    """Whether ``out_dir`` holds a published set (its ``meta/info.json``)."""
-    return osp.isfile(osp.join(out_dir, INFO_FILE))
-
-
-def read_info(out_dir: str) -> Dict:
-    """The settings and counts of the set in ``out_dir``."""
-    with open(osp.join(out_dir, INFO_FILE)) as f:
-        return json.load(f)
 
 
 def read_clips(out_dir: str, split: str) -> List[Dict]:

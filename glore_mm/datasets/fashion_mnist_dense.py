@@ -50,11 +50,16 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from glore_mm.utils import atomic_write, write_png
-from . import fashion_mnist
-from .fashion_mnist_items import (ITEM_SIZE, SOURCE_SPLITS, Items, check_count,
-                                  check_level, check_sources, csv_text,
-                                  other_class, paste, read_csv, read_items)
+from . import fashion_mnist, fashion_mnist_items
+from .fashion_mnist_items import (INFO_FILE, ITEM_SIZE, SOURCE_SPLITS, Items,
+                                  check_count, check_level, check_sources,
+                                  csv_text, other_class, paste, read_csv,
+                                  read_items)
 from .utils import check_empty_or_overwrite, staged_dir
+
+#: Readers of the published set, the same for every generated set.
+is_made = fashion_mnist_items.is_made
+read_info = fashion_mnist_items.read_info
 
 #: Pixel classes, by label.
 CLASSES = ('background', 'same', 'different')
@@ -68,7 +73,6 @@ PLACEMENT_TRIES = 100
 #: Columns of ``meta/<split>.csv``, one row per item.
 COLUMNS = ('filename', 'item', 'label', 'class', 'index', 'y', 'x', 'pixels',
            'distance')
-INFO_FILE = osp.join('meta', 'info.json')
 #: Defaults of :func:`make_fashion_mnist_dense` and of the command line.
 DEFAULTS = dict(
     num_train=8000,
@@ -78,17 +82,6 @@ DEFAULTS = dict(
     threshold=32,
     noise=24,
     seed=0)
-
-
-def is_made(out_dir: str) -> bool:
-    """Whether ``out_dir`` holds a published set (its ``meta/info.json``)."""
-    return osp.isfile(osp.join(out_dir, INFO_FILE))
-
-
-def read_info(out_dir: str) -> Dict:
-    """The settings and counts of the set in ``out_dir``."""
-    with open(osp.join(out_dir, INFO_FILE)) as f:
-        return json.load(f)
 
 
 def read_items_table(out_dir: str, split: str) -> List[Dict]:

@@ -43,8 +43,13 @@ import cv2
 import numpy as np
 
 from glore_mm.utils import atomic_write, write_png
-from . import fashion_mnist
+from . import fashion_mnist, fashion_mnist_items
+from .fashion_mnist_items import INFO_FILE
 from .utils import check_empty_or_overwrite, staged_dir
+
+#: Readers of the published set, the same for every generated set.
+is_made = fashion_mnist_items.is_made
+read_info = fashion_mnist_items.read_info
 
 #: The Fashion-MNIST class names, by label; category ``i + 1`` is class i.
 CLASSES = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal',
@@ -53,7 +58,6 @@ CLASSES = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal',
 ITEM_SIZE = 28
 #: Output split -> Fashion-MNIST split its items come from.
 SOURCE_SPLITS = {'train': 'train', 'val': 't10k'}
-INFO_FILE = osp.join('meta', 'info.json')
 #: Smallest side an item is scaled to.
 MIN_ITEM_SIZE = 8
 #: Random places tried for an item before it is left out of its canvas.
@@ -73,17 +77,6 @@ DEFAULTS = dict(
 def ann_file(split: str) -> str:
     """The annotation file of a split, relative to the set's folder."""
     return osp.join('annotations', f'instances_{split}.json')
-
-
-def is_made(out_dir: str) -> bool:
-    """Whether ``out_dir`` holds a published set (its ``meta/info.json``)."""
-    return osp.isfile(osp.join(out_dir, INFO_FILE))
-
-
-def read_info(out_dir: str) -> Dict:
-    """The settings and counts of the set in ``out_dir``."""
-    with open(osp.join(out_dir, INFO_FILE)) as f:
-        return json.load(f)
 
 
 def _check_range(name: str, value: Sequence[int], low: int,

@@ -13,6 +13,7 @@ from its test split (:data:`SOURCE_SPLITS`), so test items are unseen.
 import argparse
 import csv
 import io
+import json
 import os.path as osp
 from typing import Dict, List, NamedTuple, Optional, Sequence
 
@@ -24,6 +25,8 @@ from . import fashion_mnist
 ITEM_SIZE = 28
 #: Output split -> Fashion-MNIST split its items come from.
 SOURCE_SPLITS = {'train': 'train', 'test': 't10k'}
+#: Where every generated set records its settings, counts and classes.
+INFO_FILE = osp.join('meta', 'info.json')
 
 
 class Items(NamedTuple):
@@ -31,6 +34,17 @@ class Items(NamedTuple):
     images: np.ndarray  # uint8 [N, 28, 28]
     labels: np.ndarray  # [N], classes 0-9
     by_class: List[np.ndarray]  # indices of the items of each class
+
+
+def is_made(out_dir: str) -> bool:
+    """Whether ``out_dir`` holds a published set (its ``meta/info.json``)."""
+    return osp.isfile(osp.join(out_dir, INFO_FILE))
+
+
+def read_info(out_dir: str) -> Dict:
+    """The settings and counts of the set in ``out_dir``."""
+    with open(osp.join(out_dir, INFO_FILE)) as f:
+        return json.load(f)
 
 
 def converter_parser(description: str, out_dir: str, defaults: Dict,

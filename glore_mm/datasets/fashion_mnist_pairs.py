@@ -37,20 +37,20 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from glore_mm.utils import atomic_write, write_png
-from . import fashion_mnist
-from .fashion_mnist_items import read_items
+from . import fashion_mnist, fashion_mnist_items
+from .fashion_mnist_items import (INFO_FILE, ITEM_SIZE, SOURCE_SPLITS,
+                                  read_csv, read_items)
 from .utils import check_empty_or_overwrite, staged_dir
+
+#: Readers of the published set, the same for every generated set.
+is_made = fashion_mnist_items.is_made
+read_info = fashion_mnist_items.read_info
 
 #: Label names, by label.
 CLASSES = ('different', 'same')
-#: Height and width of one item.
-ITEM_SIZE = 28
-#: Output split -> Fashion-MNIST split its items come from.
-SOURCE_SPLITS = {'train': 'train', 'test': 't10k'}
 #: Columns of ``meta/<split>.csv``.
 COLUMNS = ('filename', 'label', 'class_a', 'class_b', 'index_a', 'index_b',
            'y_a', 'x_a', 'y_b', 'x_b', 'distance')
-INFO_FILE = osp.join('meta', 'info.json')
 #: Defaults of :func:`make_fashion_mnist_pairs` and of the command line.
 DEFAULTS = dict(
     num_train=8000,
@@ -59,17 +59,6 @@ DEFAULTS = dict(
     min_distance=42.0,
     noise=32,
     seed=0)
-
-
-def is_made(out_dir: str) -> bool:
-    """Whether ``out_dir`` holds a published set (its ``meta/info.json``)."""
-    return osp.isfile(osp.join(out_dir, INFO_FILE))
-
-
-def read_info(out_dir: str) -> Dict:
-    """The settings and counts of the set in ``out_dir``."""
-    with open(osp.join(out_dir, INFO_FILE)) as f:
-        return json.load(f)
 
 
 def read_samples(out_dir: str, split: str) -> List[Dict]:
@@ -83,14 +72,10 @@ def read_samples(out_dir: str, split: str) -> List[Dict]:
         list[dict]: One dict per sample, in file order, keyed by
         :data:`COLUMNS`.
     """
-    with open(osp.join(out_dir, 'meta', f'{split}.csv'), newline='') as f:
-        rows = list(csv.DictReader(f))
-    return [{
-        key:
-        value if key == 'filename' else
-        float(value) if key == 'distance' else int(value)
-        for key, value in row.items()
-    } for row in rows]
+    return read_csv(
+        osp.join(out_dir, 'meta', f'{split}.csv'),
+        texts=('filename', ),
+        floats=('distance', ))
 
 
 def check_settings(num_train: int, num_test: int, canvas: Sequence[int],
