@@ -1,9 +1,10 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
-"""Small real Fashion-MNIST IDX files for the converter and runner tests."""
+"""Small real Fashion-MNIST IDX files for the converter and runner tests,
+and what the converter tests share."""
 import gzip
 import struct
 from pathlib import Path
-from typing import Dict, Mapping
+from typing import Dict, List, Mapping
 
 import numpy as np
 
@@ -43,6 +44,35 @@ def fashion_arrays(counts: Mapping[str, int],
         arrays[f'{split}-labels-idx1-ubyte'] = rng.permutation(
             np.arange(count) % 10).astype(np.uint8)
     return arrays
+
+
+def split_brightness_arrays(counts: Mapping[str, int],
+                            seed: int) -> Dict[str, np.ndarray]:
+    """:func:`fashion_arrays` whose splits differ in brightness: train
+    items are dim (<= 127), test items bright (>= 128), so a converted set
+    shows which split each item came from."""
+    arrays = fashion_arrays(counts, seed)
+    arrays['train-images-idx3-ubyte'] //= 2
+    arrays['t10k-images-idx3-ubyte'] = 128 + (
+        arrays['t10k-images-idx3-ubyte'] // 2)
+    return arrays
+
+
+def tool_args(settings: Mapping) -> List:
+    """The command-line options of a converter's keyword ``settings``."""
+    args = []
+    for key, value in settings.items():
+        values = value if isinstance(value, tuple) else (value, )
+        args += [f"--{key.replace('_', '-')}", *values]
+    return args
+
+
+def tree_files(root: Path) -> Dict[str, bytes]:
+    """Relative path -> bytes of every file below ``root``."""
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob('*')) if p.is_file()
+    }
 
 
 def write_fashion_src(root: Path, arrays: Mapping[str, np.ndarray],

@@ -12,7 +12,8 @@ import pytest
 
 from glore_mm.datasets import fashion_mnist
 from glore_mm.datasets import fashion_mnist_detection as fmd
-from tests.fashion_mnist_files import fashion_arrays, write_fashion_src
+from tests.fashion_mnist_files import (fashion_arrays, split_brightness_arrays,
+                                       tool_args, write_fashion_src)
 from tests.tool_runner import TOOLS, run_tool
 
 TOOL = TOOLS / 'dataset_converters' / 'fashion_mnist_detection.py'
@@ -26,23 +27,11 @@ SMALL = dict(
     noise=20)
 
 
-def _tool_args(settings):
-    """The command-line options of ``settings``."""
-    args = []
-    for key, value in settings.items():
-        values = value if isinstance(value, tuple) else (value, )
-        args += [f"--{key.replace('_', '-')}", *values]
-    return args
-
-
 @pytest.fixture(scope='module')
 def src(tmp_path_factory) -> Path:
     """Gzipped IDX files whose train and test items differ in brightness:
     train items are dim (<= 127), test items bright (>= 128)."""
-    arrays = fashion_arrays({'train': 30, 't10k': 20}, seed=3)
-    arrays['train-images-idx3-ubyte'] //= 2
-    arrays['t10k-images-idx3-ubyte'] = 128 + (
-        arrays['t10k-images-idx3-ubyte'] // 2)
+    arrays = split_brightness_arrays({'train': 30, 't10k': 20}, seed=3)
     return write_fashion_src(tmp_path_factory.mktemp('src'), arrays)
 
 
@@ -50,7 +39,7 @@ def src(tmp_path_factory) -> Path:
 def made(src, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp('made') / 'fmd'
     stdout = run_tool(
-        [sys.executable, TOOL, out, '--src', src, *_tool_args(SMALL)],
+        [sys.executable, TOOL, out, '--src', src, *tool_args(SMALL)],
         cwd=out.parent).stdout
     assert f'written to {out}: 6 train canvases' in stdout
     return out

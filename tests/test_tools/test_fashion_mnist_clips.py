@@ -14,7 +14,8 @@ import pytest
 from glore_mm.datasets import fashion_mnist
 from glore_mm.datasets import fashion_mnist_clips as fmc
 from glore_mm.datasets.fashion_mnist_items import Items
-from tests.fashion_mnist_files import (fashion_arrays, idx_bytes,
+from tests.fashion_mnist_files import (idx_bytes, split_brightness_arrays,
+                                       tool_args, tree_files,
                                        write_fashion_src)
 from tests.tool_runner import REPO, TOOLS, run_tool
 
@@ -32,23 +33,9 @@ SMALL = dict(
     seed=3)
 
 
-def _tool_args(settings):
-    """The command-line options of ``settings``."""
-    args = []
-    for key, value in settings.items():
-        values = value if isinstance(value, tuple) else (value, )
-        args += [f"--{key.replace('_', '-')}", *values]
-    return args
-
-
 def _source_arrays() -> dict:
-    """Items whose train and test splits differ in brightness: train items
-    are dim (<= 127), test items bright (>= 128)."""
-    arrays = fashion_arrays({'train': 40, 't10k': 30}, seed=2)
-    arrays['train-images-idx3-ubyte'] //= 2
-    arrays['t10k-images-idx3-ubyte'] = 128 + (
-        arrays['t10k-images-idx3-ubyte'] // 2)
-    return arrays
+    """Items whose train and test splits differ in brightness."""
+    return split_brightness_arrays({'train': 40, 't10k': 30}, seed=2)
 
 
 @pytest.fixture(scope='module')
@@ -61,18 +48,11 @@ def src(tmp_path_factory) -> Path:
 def made(src, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp('made') / 'fashion_mnist_clips'
     stdout = run_tool(
-        [sys.executable, TOOL, out, '--src', src, *_tool_args(SMALL)],
+        [sys.executable, TOOL, out, '--src', src, *tool_args(SMALL)],
         cwd=out.parent).stdout
     assert (f'Fashion-MNIST clips written to {out}: 10 train and 6 test '
             'clips of 5 frames') in stdout
     return out
-
-
-def _files(root: Path) -> dict:
-    return {
-        str(p.relative_to(root)): p.read_bytes()
-        for p in sorted(root.rglob('*')) if p.is_file()
-    }
 
 
 def _frames(made: Path, split: str, folder: str) -> np.ndarray:
@@ -161,7 +141,7 @@ def test_deterministic_from_the_seed(made, src, tmp_path):
     again, other = tmp_path / 'again', tmp_path / 'other'
     fmc.make_fashion_mnist_clips(str(src), str(again), **SMALL)
     fmc.make_fashion_mnist_clips(str(src), str(other), **dict(SMALL, seed=4))
-    assert _files(again) == _files(made)
+    assert tree_files(again) == tree_files(made)
     assert fmc.read_clips(str(other), 'train') != \
         fmc.read_clips(str(made), 'train')
 
@@ -246,9 +226,9 @@ def test_tool_refuses_bad_input(src, made, tmp_path):
          r'\(--overwrite\)', ()),
     ]
     for source, target, message, extra in cases:
-        before = _files(target) if target.exists() else None
+        before = tree_files(target) if target.exists() else None
         result = run_tool([
-            sys.executable, TOOL, target, '--src', source, *_tool_args(SMALL),
+            sys.executable, TOOL, target, '--src', source, *tool_args(SMALL),
             *extra
         ],
                           cwd=tmp_path,
@@ -260,4 +240,4 @@ def test_tool_refuses_bad_input(src, made, tmp_path):
         if before is None:
             assert not target.exists()
         else:
-            assert _files(target) == before
+            assert tree_files(target) == before
