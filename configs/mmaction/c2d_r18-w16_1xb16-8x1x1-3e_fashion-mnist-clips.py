@@ -7,8 +7,9 @@
 # (inflate 0) because mmaction's C2D class fixes the widths at 64-512,
 # about 16 times the cost of these 16 base channels (widths 16-32-64-128,
 # twice the I3D's: at 8 the GloRe variant did not leave chance in 3 epochs
-# in a pilot). It is the plain network of ..._glore-res3x1.py, which adds a
-# unit reasoning over space-time.
+# in a pilot; at 16 one pilot left chance in its third epoch, the three
+# seeds of the experiment did not). It is the plain network of
+# ..._glore-res3x1.py, which adds a unit reasoning over space-time.
 _base_ = './i3d_r18-w8_1xb16-8x1x1-3e_fashion-mnist-clips.py'
 model = dict(
     backbone=dict(
