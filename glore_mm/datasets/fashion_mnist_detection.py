@@ -54,8 +54,6 @@ read_info = fashion_mnist_items.read_info
 #: The Fashion-MNIST class names, by label; category ``i + 1`` is class i.
 CLASSES = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal',
            'Shirt', 'Sneaker', 'Bag', 'Ankle boot')
-#: Height and width of a Fashion-MNIST item.
-ITEM_SIZE = 28
 #: Output split -> Fashion-MNIST split its items come from.
 SOURCE_SPLITS = {'train': 'train', 'val': 't10k'}
 #: Smallest side an item is scaled to.

@@ -1,14 +1,14 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
 """Real Fashion-MNIST items for the generated sets.
 
-What the sets drawn from Fashion-MNIST items share (:mod:`.fashion_mnist_
-pairs`, :mod:`.fashion_mnist_dense`, :mod:`.fashion_mnist_clips`,
-:mod:`.fashion_mnist_detection`): the source folder check, the items of a
-split grouped by class, pasting an item over the background noise, the
-per-sample CSV tables they publish and the arguments their command lines
-share. Training
-samples take their items from Fashion-MNIST's training split, test samples
-from its test split (:data:`SOURCE_SPLITS`), so test items are unseen.
+What the sets drawn from Fashion-MNIST items share
+(:mod:`.fashion_mnist_pairs`, :mod:`.fashion_mnist_dense`,
+:mod:`.fashion_mnist_clips`, :mod:`.fashion_mnist_detection`): the source
+folder check, the items of a split grouped by class, pasting an item over
+the background noise, the per-sample CSV tables and ``meta/info.json`` they
+publish, and the arguments their command lines share. Training samples
+take their items from Fashion-MNIST's training split, test samples from its
+test split (:data:`SOURCE_SPLITS`), so test items are unseen.
 """
 import argparse
 import csv
