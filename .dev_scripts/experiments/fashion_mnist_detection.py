@@ -11,9 +11,9 @@ import torch
 from experiment import (Context, data_root_of, read_scalars,
                         require_debian_fashion_mnist, run_dir, variant_of)
 from mmengine.config import Config
-from report import (cost_table, image_link, logged_seconds_per_iter,
-                    plot_mean_band, plural, runs_at_a_time, section_end,
-                    stability_lines, table)
+from report import (cost_table, image_link, logged_seconds, plot_mean_band,
+                    plural, runs_at_a_time, section_end, stability_lines,
+                    table)
 
 from glore_mm.datasets import fashion_mnist_detection as fmd
 from glore_mm.utils import save_figure
@@ -195,15 +195,7 @@ def report(ctx: Context) -> List[str]:
 def step_time_lines(ctx: Context) -> List[str]:
     """Which of the two step times compares the models."""
     exp = ctx.experiment
-    logged = {
-        key:
-        np.mean([
-            logged_seconds_per_iter(
-                run_dir(ctx.args, variant_of(exp, key), r['seed']))
-            for r in runs
-        ])
-        for key, runs in ctx.results.items()
-    }
+    logged = logged_seconds(ctx)
     base = exp.baseline
     others = [
         f'{v.label} {logged[v.key] / logged[base]:.2f}x' for v in exp.variants

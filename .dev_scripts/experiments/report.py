@@ -244,6 +244,20 @@ def logged_seconds_per_iter(work_dir: str) -> float:
     return float(np.median(times[1:] if len(times) > 1 else times))
 
 
+def logged_seconds(ctx: Context) -> Dict[str, float]:
+    """Variant -> :func:`logged_seconds_per_iter`, mean over its seeds."""
+    variants = {v.key: v for v in ctx.experiment.variants}
+    return {
+        key:
+        float(
+            np.mean([
+                logged_seconds_per_iter(
+                    run_dir(ctx.args, variants[key], r['seed'])) for r in runs
+            ]))
+        for key, runs in ctx.results.items()
+    }
+
+
 def cost_table(ctx: Context, shape: Sequence[int],
                make_batch: Callable) -> Tuple[List[str], int]:
     """Params, FLOPs and seconds per training iteration of each variant.
@@ -263,17 +277,14 @@ def cost_table(ctx: Context, shape: Sequence[int],
     torch.set_num_threads(ctx.args.threads)
     batch = ctx.cfg.train_dataloader.batch_size
     repeats = 2 if ctx.args.quick else COST_REPEATS
-    complexity, calls, logged = {}, {}, {}
+    complexity, calls = {}, {}
+    logged = logged_seconds(ctx)
     for variant in ctx.experiment.variants:
         cfg = run_config(ctx.experiment, variant, ctx.args)
         complexity[variant.key] = analyse_config(cfg, shape)
         torch.manual_seed(0)
         inputs, samples = make_batch(batch, shape)
         calls[variant.key] = config_train_step_call(cfg, inputs, samples)
-        logged[variant.key] = np.mean([
-            logged_seconds_per_iter(run_dir(ctx.args, variant, r['seed']))
-            for r in ctx.results[variant.key]
-        ])
     seconds = time_train_steps(calls, repeats, warmup=1)
     base = ctx.experiment.baseline
     rows = []
