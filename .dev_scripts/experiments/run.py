@@ -44,9 +44,10 @@ Experiments:
                    whether the first and the last item are alike; top-1,
                    curves, the frames each plain stage sees, cost.
 
-Runs already finished in the work dir (``result.json`` present) are reused,
-so an interrupted experiment continues where it stopped and a rerun only
-regenerates the report; ``--force`` retrains everything. Each training run
+Runs already finished in the work dir (``result.json`` present, with the
+same config file and options) are reused, so an interrupted experiment
+continues where it stopped and a rerun only regenerates the report;
+``--force`` retrains everything. Each training run
 is one process with ``--threads`` (default 1) intra-op threads: on a 2-core
 machine shared with other jobs one thread per run is much faster than two.
 
@@ -178,7 +179,8 @@ def run_variant(exp: Experiment, variant: Variant, seed: int,
     if osp.isfile(result_file):
         with open(result_file) as f:
             previous = json.load(f)
-        if previous.get('options') != options:
+        if (previous.get('options') != options
+                or previous.get('config') != variant.config):
             previous = None
         elif not args.force:
             print(f'[{exp.name}] {variant.key} seed {seed}: reusing '

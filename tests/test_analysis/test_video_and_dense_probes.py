@@ -16,7 +16,7 @@ CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
 I3D = (
     CONFIGS / 'mmaction' / 'i3d_r18-w8_1xb16-8x1x1-3e_fashion-mnist-clips.py')
 C2D = (
-    CONFIGS / 'mmaction' / 'c2d_r18-w16_1xb16-8x1x1-3e_fashion-mnist-clips.py')
+    CONFIGS / 'mmaction' / 'c2d_r18-w16_1xb16-8x1x1-6e_fashion-mnist-clips.py')
 DENSE = (
     CONFIGS / 'mmseg' /
     'glore_r18-d8-w16_1xb16-4k_fashion-mnist-dense-32x112.py')

@@ -191,6 +191,16 @@ def test_fashion_mnist_quick(tmp_path, fashion_mnist_root):
         section.split('### Machine')[0]
     assert rerun.startswith('# Experiments\n\nHand-written intro, kept.\n')
 
+    # a run recorded with another config file is retrained, not reused
+    result_file = work_dir / 'res3x1/seed0/result.json'
+    recorded = json.loads(result_file.read_text())
+    result_file.write_text(
+        json.dumps(dict(recorded, config='configs/another.py')))
+    changed = argv[:4] + ['--variants', 'res3x1'] + argv[10:]
+    assert ('[fashion_mnist] res3x1 seed 0: training'
+            in _run(*changed).stdout)
+    assert _results(work_dir, 'res3x1')[0]['config'] == recorded['config']
+
     # --force retrains and records whether the run reproduced itself
     forced = argv[:4] + ['--variants', 'res3x1', '--force'] + argv[10:]
     _run(*forced)
