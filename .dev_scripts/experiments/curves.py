@@ -47,30 +47,34 @@ def metric_curve(ctx: Context, key: str,
 
 def curve_lines(
     ctx: Context, left: Dict[str, List[Optional[int]]]
-) -> Tuple[List[str], Dict[str, np.ndarray], List[int]]:
+) -> Tuple[List[str], Dict[str, np.ndarray], Dict[str, List[int]]]:
     """The training-curve table: when each run left chance level (``left``,
     per variant and seed, from :func:`left_chance_at`) and its test
-    accuracy after every epoch.
+    accuracy after every epoch; ``-`` after the last epoch of a variant
+    trained for fewer epochs than another.
 
     Returns:
         tuple: The markdown lines, the accuracies per variant (seeds x
-        epochs) and the epochs.
+        epochs) and the epochs per variant.
     """
     exp = ctx.experiment
-    accuracies, epochs = {}, None
+    accuracies, epochs = {}, {}
     for variant in exp.variants:
         rows = []
         for r in ctx.results[variant.key]:
-            epochs, values = metric_curve(ctx, variant.key, r['seed'])
+            steps, values = metric_curve(ctx, variant.key, r['seed'])
             rows.append(values)
+        epochs[variant.key] = steps
         accuracies[variant.key] = np.array(rows)
+    every = sorted(set().union(*epochs.values()))
     columns = ['model', 'left chance at iteration (per seed)'
-               ] + [f'epoch {e}' for e in epochs]
+               ] + [f'epoch {e}' for e in every]
     rows = []
     for variant in exp.variants:
         left_at = ' / '.join('never' if i is None else str(i)
                              for i in left[variant.key])
-        cells = [mean_std(column, 1) for column in accuracies[variant.key].T]
+        at = dict(zip(epochs[variant.key], accuracies[variant.key].T))
+        cells = [mean_std(at[e], 1) if e in at else '-' for e in every]
         rows.append([variant.label, left_at, *cells])
     return table(columns, rows), accuracies, epochs
 
@@ -79,12 +83,13 @@ def curve_finding_lines(
         ctx: Context,
         left: Dict[str, List[Optional[int]]],
         accuracies: Dict[str, np.ndarray],
-        epochs: Sequence[int],
+        epochs: Dict[str, Sequence[int]],
         baselines: Optional[Dict[str, str]] = None) -> List[str]:
     """Where in training the variants part from their baseline, in words.
 
     ``baselines`` maps a variant to the plain network it is compared with
-    (default: every other variant to the experiment's baseline)."""
+    (default: every other variant to the experiment's baseline); they are
+    compared at the epochs both logged."""
     exp = ctx.experiment
     base = exp.baseline
     parts = []
@@ -115,9 +120,12 @@ def curve_finding_lines(
     labels = {v.key: v.label for v in exp.variants}
     parted = []
     for key, plain in compared.items():
-        first = next((epoch for epoch, values, base_values in zip(
-            epochs, accuracies[key].T, accuracies[plain].T)
-                      if separation(values, base_values).above), None)
+        plain_at = dict(zip(epochs[plain], accuracies[plain].T))
+        above = [
+            epoch for epoch, values in zip(epochs[key], accuracies[key].T)
+            if epoch in plain_at and separation(values, plain_at[epoch]).above
+        ]
+        first = above[0] if above else None
         versus = '' if len(set(
             compared.values())) == 1 else (f' (vs {labels[plain]})')
         parted.append(f'{labels[key]}{versus} from epoch {first}' if first
@@ -128,9 +136,9 @@ def curve_finding_lines(
 
 
 def plot_curves(ctx: Context, accuracies: Dict[str, np.ndarray],
-                epochs: Sequence[int], path: str) -> None:
-    """Smoothed training loss and test accuracy per epoch, mean over the
-    seeds, bands min-max."""
+                epochs: Dict[str, Sequence[int]], path: str) -> None:
+    """Smoothed training loss and test accuracy per epoch (``epochs`` per
+    variant), mean over the seeds, bands min-max."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -144,7 +152,7 @@ def plot_curves(ctx: Context, accuracies: Dict[str, np.ndarray],
         color = plot_mean_band(axes[0], steps, curves, variant.label)
         plot_mean_band(
             axes[1],
-            np.asarray(epochs),
+            np.asarray(epochs[variant.key]),
             accuracies[variant.key],
             variant.label,
             marker='o',

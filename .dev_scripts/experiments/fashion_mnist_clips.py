@@ -34,6 +34,9 @@ from glore_mm.models import glore_units_of
 BASELINES = dict(i3d_glore='i3d', i3d_nonlocal='i3d', c2d_glore='c2d')
 #: The plain networks whose temporal receptive fields are measured.
 PLAIN = ('i3d', 'c2d')
+#: Frames of the clip on which the windows are measured again where the
+#: experiment's clips cut them short.
+LONG_CLIP = 64
 
 
 def prepare(data_root: str) -> None:
@@ -145,15 +148,29 @@ def temporal_lines(ctx: Context, shape: Sequence[int]) -> List[str]:
         spans = [
             f'res{i + 2}' for i, n in enumerate(frames) if n >= num_frames
         ]
-        parts.append(f'{variant.label}: {stages} of {num_frames} frames' +
-                     (f' (both ends from {spans[0]} on)'
-                      if spans else ' (never both ends)'))
+        notes = [
+            f'both ends from {spans[0]} on' if spans else 'never both ends'
+        ]
+        # the windows the clip's length cuts short, uncut on a long clip
+        uncut = receptive_frames(backbone, (shape[1], LONG_CLIP, *shape[3:]))
+        if uncut != frames:
+            notes.append(f'on {LONG_CLIP}-frame clips ' +
+                         ', '.join(f'res{i + 2} {n}'
+                                   for i, n in enumerate(uncut)))
+            if max(uncut) < LONG_CLIP:
+                notes[-1] += (', so ends more than '
+                              f'{plural(max(uncut) - 1, "frame")} apart '
+                              'would never meet before its head')
+        part = (f'{variant.label}: {stages} of {num_frames} frames '
+                f'({"; ".join(notes)})')
+        parts.append(part)
+    networks = 'networks' if len(parts) > 1 else 'network'
     return [
-        'Where the plain networks can relate the two ends: one central '
+        f'Where the plain {networks} can relate the two ends: one central '
         'output position of each stage depends on this many input frames '
         '(the theoretical bound, measured by back-propagation through the '
         'built backbone; the effective windows are smaller): ' +
-        '; '.join(parts) + '. Their head (average pooling over space and '
+        '; '.join(parts) + '. A plain head (average pooling over space and '
         'time, one linear layer) adds no comparison of its own: where the '
         'two ends never meet before it, it scores a clip by a sum of terms '
         'that each see one end, which can favour classes but not compare '
@@ -221,14 +238,57 @@ def data_lines(info: Dict, num_train: int, num_test: int) -> List[str]:
 
 
 def backbone_phrase(backbone: Dict) -> str:
-    """How a config's ResNet3d is set: inflated (I3D) or frame by frame
-    (C2D), its depth and base channels."""
+    """How a config's ResNet3d is set: inflated (I3D), frame by frame
+    (C2D) or frame by frame after a 3-D stem, its depth and base
+    channels."""
     inflated = any(backbone.get('inflate', (1, 1, 1, 1)))
-    kind = ('I3D: every block inflated (3x3x3 convs)'
-            if inflated else 'C2D: no block inflated and a 1x7x7 stem, so '
-            'every convolution runs frame by frame')
+    stem_frames = backbone.get('conv1_kernel', (5, 7, 7))[0]
+    if inflated:
+        kind = 'every block inflated (3x3x3 convs)'
+    elif stem_frames == 1:
+        kind = ('no block inflated and a 1x7x7 stem, so every convolution '
+                'runs frame by frame')
+    else:
+        kind = (f'no block inflated: the {stem_frames}x7x7 stem is its only '
+                'convolution across frames')
     return (f'depth {backbone.depth}, {backbone.base_channels} base '
-            f'channels ({kind})')
+            f'channels, {kind}')
+
+
+def plain_lines(ctx: Context) -> List[str]:
+    """The plain networks of the experiment, how each is built and how
+    long it and its variants train."""
+    exp = ctx.experiment
+    plains = [(v, run_config(exp, v, ctx.args)) for v in exp.variants
+              if v.key in PLAIN]
+    cfg = plains[0][1]
+    described = '; '.join(f'{v.label} at {backbone_phrase(c.model.backbone)}'
+                          for v, c in plains)
+    if any(v.key == 'c2d' for v, _ in plains):
+        described += (' (mmaction\'s `C2D` class fixes its widths at 64-512, '
+                      'about 16 times the cost)')
+    epochs = [c.train_cfg.max_epochs for _, c in plains]
+    if len(set(epochs)) == 1:
+        schedule = plural(epochs[0], 'epoch')
+    else:
+        schedule = ' and '.join(
+            f'{plural(e, "epoch")} ({v.label} and its variants)'
+            for e, (v, _) in zip(epochs, plains))
+        schedule += (' (the longer schedule where the added block, which '
+                     'starts as the identity, is the only place the two '
+                     'ends can meet), the learning rate decaying over each '
+                     'schedule')
+    head = ('The plain network'
+            if len(plains) == 1 else f'{len(plains)} plain networks')
+    return [
+        f'{head}, mmaction\'s `ResNet3d` with no temporal stride and no stem '
+        f'pooling before res2 and pool2 halving time: {described}; each '
+        'with average pooling and a linear 2-class head, trained from '
+        f'scratch for {schedule}, batch {cfg.train_dataloader.batch_size}, '
+        f'{optimizer_phrase(cfg)} with a {decay_name(cfg)} decay per '
+        f'{decay_step(cfg)}; top-1 on the test clips after every epoch. The '
+        'variants add one global block each:'
+    ]
 
 
 def report(ctx: Context) -> List[str]:
@@ -252,27 +312,14 @@ def report(ctx: Context) -> List[str]:
                 osp.join(args.images, ctx.images['curves']))
     cost, repeats = cost_table(ctx, shape,
                                partial(action_batch, num_classes=2))
-    backbone = cfg.model.backbone
-    c2d = next((run_config(exp, v, args).model.backbone
-                for v in exp.variants if v.key == 'c2d'), None)
     means = {
         key: np.mean([r['metric'] for r in runs])
         for key, runs in ctx.results.items()
     }
     lines = [
         f'## {exp.title}', '', *data_lines(info, num_train, num_test), '',
-        'Two plain networks, both mmaction\'s `ResNet3d` with no temporal '
-        'stride and no stem pooling before res2 and pool2 halving time: '
-        f'the I3D at {backbone_phrase(backbone)}, the C2D at '
-        f'{backbone_phrase(c2d or backbone)} (mmaction\'s `C2D` class '
-        'fixes its widths at 64-512, about 16 times the cost), each with '
-        'average pooling and a linear 2-class head, '
-        f'trained from scratch for {plural(cfg.train_cfg.max_epochs, "epoch")}'
-        f', batch {cfg.train_dataloader.batch_size}, '
-        f'{optimizer_phrase(cfg)} with a {decay_name(cfg)} decay per '
-        f'{decay_step(cfg)}; top-1 on the test clips after every epoch. The '
-        'variants add one global block each:', '', *block_lines(ctx, shape),
-        '', *results_table(ctx), '', *comparison_lines(ctx), '',
+        *plain_lines(ctx), '', *block_lines(ctx, shape), '',
+        *results_table(ctx), '', *comparison_lines(ctx), '',
         'Chance is 50%: ' +
         '; '.join(f'{v.label} {means[v.key]:.2f}%'
                   for v in exp.variants if v.key in means) + '.', '',

@@ -312,6 +312,19 @@ def runs_at_a_time(args: argparse.Namespace) -> str:
             if args.jobs == 1 else f'{args.jobs} runs at a time')
 
 
+def busy_periods(
+        intervals: Sequence[Tuple[float, float]]) -> List[Tuple[float, float]]:
+    """The periods in which at least one of ``intervals`` (start, end)
+    was going, in order: overlapping or touching intervals merged."""
+    periods: List[List[float]] = []
+    for start, end in sorted(intervals):
+        if periods and start <= periods[-1][1]:
+            periods[-1][1] = max(periods[-1][1], end)
+        else:
+            periods.append([start, end])
+    return [(start, end) for start, end in periods]
+
+
 def settings_lines(ctx: Context) -> List[str]:
     """The command, the command of each run, the configs, the time."""
     exp = ctx.experiment
@@ -326,11 +339,16 @@ def settings_lines(ctx: Context) -> List[str]:
         timing = (f'{runs_at_a_time(args)}; training '
                   f'{ctx.total_seconds / 60:.1f} min summed over the runs')
         if all('started' in r for r in runs):
-            wall = (
-                max(r['ended'] for r in runs) - min(r['started']
-                                                    for r in runs))
-            timing += (f', {wall / 60:.1f} min from the first start to the '
-                       'last end')
+            sittings = busy_periods([(r['started'], r['ended']) for r in runs])
+            wall = sum(end - start for start, end in sittings)
+            if len(sittings) == 1:
+                timing += (f', {wall / 60:.1f} min from the first start to '
+                           'the last end')
+            else:
+                timing += (f', {wall / 60:.1f} min of wall time with runs '
+                           f'going, in {len(sittings)} sittings (a rerun '
+                           'trains only the runs whose config or options '
+                           'changed)')
     lines = [
         f'Command: `{command}` (from the repository root; '
         f'{len(exp.variants)} variants x {len(args.seeds)} seeds, '

@@ -196,10 +196,17 @@ def test_fashion_mnist_quick(tmp_path, fashion_mnist_root):
     recorded = json.loads(result_file.read_text())
     result_file.write_text(
         json.dumps(dict(recorded, config='configs/another.py')))
-    changed = argv[:4] + ['--variants', 'res3x1'] + argv[10:]
-    assert ('[fashion_mnist] res3x1 seed 0: training'
-            in _run(*changed).stdout)
+    changed = argv[:5] + ['--variants', 'res3x1'] + argv[8:]
+    stdout = _run(*changed).stdout
+    assert '[fashion_mnist] res3x1 seed 0: training' in stdout
+    assert '[fashion_mnist] res3x1 seed 1: reusing' in stdout
     assert _results(work_dir, 'res3x1')[0]['config'] == recorded['config']
+    # seed 1 from the first sitting, seed 0 from this one: the wall time
+    # counts the two sittings, not the pause between them
+    assert re.search(
+        r'\d+\.\d min of wall time with runs going, in 2 sittings \(a '
+        r'rerun trains only the runs whose config or options changed\)',
+        _section(doc.read_text(), 'fashion_mnist'))
 
     # --force retrains and records whether the run reproduced itself
     forced = argv[:4] + ['--variants', 'res3x1', '--force'] + argv[10:]

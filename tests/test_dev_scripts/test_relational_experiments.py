@@ -160,8 +160,11 @@ def test_fashion_mnist_clips_quick(tmp_path, src):
         # the curve table: never left chance in 2 iterations, epoch 1
         assert _row(section, label,
                     'never') == [label, 'never', f'{result["metric"]:.1f}']
+    # the windows the 8 frames cut short, measured again on a long clip
     assert ('I3D-18: res2 8, res3 8, res4 8, res5 8 of 8 frames (both ends '
-            'from res2 on)') in section
+            'from res2 on; on 64-frame clips res2 13, res3 30, res4 46, res5 '
+            '62, so ends more than 61 frames apart would never meet before '
+            'its head)') in section
     assert ('calls a clip `same` when both items are among 5 chosen classes '
             'and is right on 63.9% of the clips') in section
     assert ('- I3D-18 + NonLocal3d in res3: `NonLocal3d` at the end of '
@@ -175,6 +178,22 @@ def test_fashion_mnist_clips_quick(tmp_path, src):
                'experiments_fashion_mnist_clips_curves.png')
     assert not (tmp_path / 'images' /
                 'vis_fashion_mnist_clips_projection.png').exists()
+
+    # the task made harder: the same I3D with its blocks not inflated
+    _run('fashion_mnist_clips_noinflate', '--quick', '--seeds', '0',
+         '--variants', 'i3d', '--data-root', str(data), '--doc', str(doc),
+         '--images', str(tmp_path / 'images'), '--work-dir',
+         str(tmp_path / 'noinflate'))
+    harder = _section(doc, 'fashion_mnist_clips_noinflate')
+    assert ('The plain network, mmaction\'s `ResNet3d` with no temporal '
+            'stride and no stem pooling before res2 and pool2 halving time: '
+            'I3D-18, blocks not inflated at depth 18, 8 base channels, no '
+            'block inflated: the 5x7x7 stem is its only convolution across '
+            'frames; each') in harder
+    assert ('I3D-18, blocks not inflated: res2 5, res3 6, res4 6, res5 6 of 8 '
+            'frames (never both ends)') in harder
+    # the first section is left as it was
+    assert _section(doc, 'fashion_mnist_clips') == section
 
     # a set made with other settings than the configs are written for
     other = _convert('fashion_mnist_clips.py', src, tmp_path / 'other',

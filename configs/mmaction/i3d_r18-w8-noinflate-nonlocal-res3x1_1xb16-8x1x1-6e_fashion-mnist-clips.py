@@ -1,0 +1,16 @@
+# i3d_r18-w8-noinflate_1xb16-8x1x1-6e_fashion-mnist-clips.py with
+# mmaction's own non-local block at the place of the GloRe unit of
+# ..._noinflate-glore-res3x1_...: an mmcv NonLocal3d at the end of the last
+# block of res3 (layer2.1, 16 channels on 4x7x7 clips: 8 inter channels),
+# set as i3d_r18-w8-nonlocal-res3x1_... sets it (embedded Gaussian, keys
+# and values max-pooled 2x2 in space, BN3d). The block starts as the
+# identity (its output BN is zero-initialised).
+_base_ = './i3d_r18-w8-noinflate_1xb16-8x1x1-6e_fashion-mnist-clips.py'
+model = dict(
+    backbone=dict(
+        non_local=((0, 0), (0, 1), (0, 0), (0, 0)),
+        non_local_cfg=dict(
+            sub_sample=True,
+            use_scale=False,
+            norm_cfg=dict(type='BN3d', requires_grad=True),
+            mode='embedded_gaussian')))
