@@ -34,6 +34,8 @@ from glore_mm.models import glore_units_of
 BASELINES = dict(i3d_glore='i3d', i3d_nonlocal='i3d', c2d_glore='c2d')
 #: The plain networks whose temporal receptive fields are measured.
 PLAIN = ('i3d', 'c2d')
+#: How the section counts its plain networks.
+NUMBER_WORDS = {2: 'two', 3: 'three'}
 #: Frames of the clip on which the windows are measured again where the
 #: experiment's clips cut them short.
 LONG_CLIP = 64
@@ -262,7 +264,7 @@ def plain_lines(ctx: Context) -> List[str]:
     plains = [(v, run_config(exp, v, ctx.args)) for v in exp.variants
               if v.key in PLAIN]
     cfg = plains[0][1]
-    described = '; '.join(f'{v.label} at {backbone_phrase(c.model.backbone)}'
+    described = '; '.join(f'{v.label}: {backbone_phrase(c.model.backbone)}'
                           for v, c in plains)
     if any(v.key == 'c2d' for v, _ in plains):
         described += (' (mmaction\'s `C2D` class fixes its widths at 64-512, '
@@ -271,23 +273,23 @@ def plain_lines(ctx: Context) -> List[str]:
     if len(set(epochs)) == 1:
         schedule = plural(epochs[0], 'epoch')
     else:
+        longest = max(epochs)
         schedule = ' and '.join(
-            f'{plural(e, "epoch")} ({v.label} and its variants)'
-            for e, (v, _) in zip(epochs, plains))
-        schedule += (' (the longer schedule where the added block, which '
-                     'starts as the identity, is the only place the two '
-                     'ends can meet), the learning rate decaying over each '
-                     'schedule')
-    head = ('The plain network'
-            if len(plains) == 1 else f'{len(plains)} plain networks')
+            f'{plural(e, "epoch")} ({v.label} and its variants' +
+            (': the longer schedule where the added block, which starts as '
+             'the identity, is the only place the two ends can meet)' if e ==
+             longest else ')') for e, (v, _) in zip(epochs, plains))
+    head = ('The plain network is' if len(plains) == 1 else
+            f'The {NUMBER_WORDS.get(len(plains), len(plains))} plain '
+            'networks are')
     return [
-        f'{head}, mmaction\'s `ResNet3d` with no temporal stride and no stem '
-        f'pooling before res2 and pool2 halving time: {described}; each '
-        'with average pooling and a linear 2-class head, trained from '
-        f'scratch for {schedule}, batch {cfg.train_dataloader.batch_size}, '
+        f'{head} mmaction\'s `ResNet3d` with no temporal stride, no stem '
+        'pooling before res2 and pool2 halving time, average pooling and a '
+        f'linear 2-class head. {described}. Trained from scratch for '
+        f'{schedule}, batch {cfg.train_dataloader.batch_size}, '
         f'{optimizer_phrase(cfg)} with a {decay_name(cfg)} decay per '
-        f'{decay_step(cfg)}; top-1 on the test clips after every epoch. The '
-        'variants add one global block each:'
+        f'{decay_step(cfg)} over each schedule; top-1 on the test clips '
+        'after every epoch. The variants add one global block each:'
     ]
 
 

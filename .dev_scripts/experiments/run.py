@@ -69,6 +69,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from threading import Lock
 from types import ModuleType
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -88,6 +89,18 @@ IMAGES = osp.join(REPO, 'docs', 'images')
 MODULE_FUNCTIONS = ('prepare', 'input_shape', 'vis_input', 'report')
 #: The runner's own modules, which no experiment's module may be.
 RUNNER_MODULES = ('run', 'experiment', 'report')
+
+#: Held while a line is written: the runs report from several threads.
+_SAY_LOCK = Lock()
+
+
+def say(line: str) -> None:
+    """Print ``line`` whole: runs going in several threads
+    (``--jobs``) would otherwise interleave the text of one line with the
+    newline of another."""
+    with _SAY_LOCK:
+        sys.stdout.write(line + '\n')
+        sys.stdout.flush()
 
 
 def experiment_module(exp: Experiment) -> ModuleType:
@@ -183,17 +196,15 @@ def run_variant(exp: Experiment, variant: Variant, seed: int,
                 or previous.get('config') != variant.config):
             previous = None
         elif not args.force:
-            print(f'[{exp.name}] {variant.key} seed {seed}: reusing '
-                  f'{result_file}')
+            say(f'[{exp.name}] {variant.key} seed {seed}: reusing '
+                f'{result_file}')
             return previous
     if osp.isdir(work_dir):
         shutil.rmtree(work_dir)
     os.makedirs(work_dir)
     cmd = train_command(variant.config, work_dir, options)
-    print(
-        f'[{exp.name}] {variant.key} seed {seed}: training, log in '
-        f'{work_dir}/train.log',
-        flush=True)
+    say(f'[{exp.name}] {variant.key} seed {seed}: training, log in '
+        f'{work_dir}/train.log')
     load = os.getloadavg()[0]
     started = time.time()
     start = time.perf_counter()
@@ -219,10 +230,8 @@ def run_variant(exp: Experiment, variant: Variant, seed: int,
     if previous is not None:
         result['rerun_of'] = rerun_record(previous, result)
     atomic_write(json.dumps(result), result_file)
-    print(
-        f'[{exp.name}] {variant.key} seed {seed}: {exp.metric_label} '
-        f'{result["metric"]:.2f} in {seconds:.0f} s',
-        flush=True)
+    say(f'[{exp.name}] {variant.key} seed {seed}: {exp.metric_label} '
+        f'{result["metric"]:.2f} in {seconds:.0f} s')
     return result
 
 
@@ -319,10 +328,8 @@ def run_predictions(exp: Experiment, variant: Variant, result: Dict,
         '--work-dir',
         osp.join(work_dir, 'test'), '--cfg-options', *result['options']
     ]
-    print(
-        f'[{exp.name}] {variant.key} seed {result["seed"]}: test '
-        'predictions',
-        flush=True)
+    say(f'[{exp.name}] {variant.key} seed {result["seed"]}: test '
+        'predictions')
     start = time.perf_counter()
     with open(osp.join(work_dir, 'test.log'), 'w') as log:
         code = subprocess.call(

@@ -170,7 +170,7 @@ def test_fashion_mnist_clips_quick(tmp_path, src):
     assert ('- I3D-18 + NonLocal3d in res3: `NonLocal3d` at the end of '
             '`layer2.1` (res3, 16 channels on 4x7x7 clips: 8 inter '
             'channels, embedded gaussian)') in section
-    assert 'trained from scratch for 1 epoch, batch 4, AdamW lr 0.002' \
+    assert 'Trained from scratch for 1 epoch, batch 4, AdamW lr 0.002' \
         in section
     cost = _row(section, 'I3D-18', ' k | ')
     assert cost[-1] == '1.00x' and cost[1] == '524.8 k'
@@ -185,11 +185,12 @@ def test_fashion_mnist_clips_quick(tmp_path, src):
          '--images', str(tmp_path / 'images'), '--work-dir',
          str(tmp_path / 'noinflate'))
     harder = _section(doc, 'fashion_mnist_clips_noinflate')
-    assert ('The plain network, mmaction\'s `ResNet3d` with no temporal '
-            'stride and no stem pooling before res2 and pool2 halving time: '
-            'I3D-18, blocks not inflated at depth 18, 8 base channels, no '
-            'block inflated: the 5x7x7 stem is its only convolution across '
-            'frames; each') in harder
+    assert ('The plain network is mmaction\'s `ResNet3d` with no temporal '
+            'stride, no stem pooling before res2 and pool2 halving time, '
+            'average pooling and a linear 2-class head. I3D-18, blocks not '
+            'inflated: depth 18, 8 base channels, no block inflated: the '
+            '5x7x7 stem is its only convolution across frames. Trained from '
+            'scratch for 1 epoch, batch 4,') in harder
     assert ('I3D-18, blocks not inflated: res2 5, res3 6, res4 6, res5 6 of 8 '
             'frames (never both ends)') in harder
     # the first section is left as it was
