@@ -1,17 +1,19 @@
 # Copyright (c) glore_mm contributors. All rights reserved.
 """Temporal relations: clips whose label says whether the item of the
 first frame and the item of the last frame are of the same class, with
-noise (or distractor items) in between. I3D-18 plain, with one GloRe3d
-unit after res3, or with mmaction's own non-local block there, and C2D-18
-plain or with a GloRe3d unit over space-time after res3; top-1 on the test
-clips, the training curves, the frames each plain stage sees (measured by
-back-propagation) and the cost of each model."""
+noise (or distractor items) in between. I3D-18 and C2D-18, each plain,
+with one GloRe3d unit over space-time after res3, or with mmaction's own
+non-local block there (``fashion_mnist_clips_noinflate``: the I3D with its
+blocks not inflated); top-1 on the test clips, the training curves, the
+frames each plain stage sees (measured by back-propagation) and the cost
+of each model."""
 import os.path as osp
 from functools import partial
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 import torch
+import torch.nn as nn
 from curves import (curve_finding_lines, curve_lines, left_chance_at,
                     plot_curves)
 from experiment import (Context, data_root_of, require_debian_fashion_mnist,
@@ -31,7 +33,13 @@ from glore_mm.models import glore_units_of
 
 #: Variant -> the plain network it is compared with: each global block
 #: against the backbone it sits in.
-BASELINES = dict(i3d_glore='i3d', i3d_nonlocal='i3d', c2d_glore='c2d')
+BASELINES = dict(
+    i3d_glore='i3d',
+    i3d_glore_nozeroinit='i3d',
+    i3d_nonlocal='i3d',
+    c2d_glore='c2d',
+    c2d_glore_nozeroinit='c2d',
+    c2d_nonlocal='c2d')
 #: The plain networks whose temporal receptive fields are measured.
 PLAIN = ('i3d', 'c2d')
 #: How the section counts its plain networks.
@@ -84,8 +92,10 @@ def block_lines(ctx: Context, shape: Sequence[int]) -> List[str]:
     """What each variant adds to its backbone, read from its built model."""
     described = []
     for variant in ctx.experiment.variants:
-        backbone = init_model(run_config(ctx.experiment, variant,
-                                         ctx.args)).backbone
+        # initialised as training starts: the blocks' start is read off
+        backbone = init_model(
+            run_config(ctx.experiment, variant, ctx.args),
+            init_weights=True).backbone
         blocks = dict(glore_units_of(backbone))
         blocks.update({
             name: module
@@ -101,9 +111,12 @@ def block_lines(ctx: Context, shape: Sequence[int]) -> List[str]:
             channels, *sizes = outputs[name].shape[1:]
             if hasattr(block, 'num_node'):
                 inner = f'{block.num_state} states, {block.num_node} nodes'
+                last = block.gate
             else:
                 inner = (f'{block.inter_channels} inter channels, '
                          f'{block.mode.replace("_", " ")}')
+                last = block.conv_out.norm
+            inner += f'; {start_phrase(last)}'
             where = 'at the end of' if 'non_local' in name else 'after'
             block_name = name.rsplit('.', 1)[0]
             described.append(
@@ -111,6 +124,16 @@ def block_lines(ctx: Context, shape: Sequence[int]) -> List[str]:
                 f'`{block_name}` ({stage_name(name)}, {channels} channels '
                 f'on {"x".join(map(str, sizes))} clips: {inner})')
     return described
+
+
+def start_phrase(last: nn.Module) -> str:
+    """How a global block starts training, from the weight of its last
+    layer (the BN on its output) after the model's initialisation."""
+    weight = last.weight.detach().abs()
+    if not weight.any():
+        return 'output BN weight 0 at the start: the identity'
+    return (f'output BN weight {float(weight.mean()):g} at the start: its '
+            'whole output added from the first step')
 
 
 def additive_reference(num_classes: int) -> Tuple[int, float]:

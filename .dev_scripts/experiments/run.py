@@ -33,16 +33,19 @@ Experiments:
                    cost, and accuracy against the distance of the items
                    (from ``tools/test.py --out``).
     fashion_mnist_dense
-                   FCN-R18-D8 on canvases of three Fashion-MNIST items whose
-                   pixels are labelled repeated or unique by the other
-                   items: mmseg's FCNHead, NLHead, GCHead, CCHead and the
-                   GloRe head; mIoU, per-class IoU, IoU against distance,
-                   cost, the projection maps of the GloRe head.
+                   FCN-R18-D8 on canvases of two Fashion-MNIST items whose
+                   pixels are labelled same or different by the other
+                   item's class: mmseg's FCNHead, NLHead, GCHead, CCHead
+                   and the GloRe head; mIoU, per-class IoU, IoU against
+                   distance, cost, the projection maps of the GloRe head.
     fashion_mnist_clips
                    I3D-18 (plain, + GloRe3d, + mmaction's non-local block)
                    and C2D-18 (plain, + GloRe3d) on clips labelled by
                    whether the first and the last item are alike; top-1,
                    curves, the frames each plain stage sees, cost.
+    fashion_mnist_clips_noinflate
+                   The same clips made harder for the I3D: its blocks not
+                   inflated (plain, + GloRe3d, + the non-local block).
 
 Runs already finished in the work dir (``result.json`` present, with the
 same config file and options) are reused, so an interrupted experiment

@@ -3,8 +3,12 @@
 # ResNet3d's non_local mask puts an mmcv NonLocal3d at the end of the last
 # block of res3 (layer2.1, 16 channels on 4x7x7 clips: 8 inter channels),
 # set as mmaction's I3D non-local configs set it (embedded Gaussian, keys
-# and values max-pooled 2x2 in space, BN3d). The block starts as the
-# identity (its output BN is zero-initialised).
+# and values max-pooled 2x2 in space, BN3d). The block does not start as the
+# identity: mmcv zero-initialises its output BN, but ResNet3d.init_weights
+# then sets every BN weight of the backbone to 1, this one included, so it
+# adds its full output from the first step, as in mmaction's own non-local
+# configs, while the GloRe unit of ..._glore-res3x1.py starts as the
+# identity.
 _base_ = './i3d_r18-w8_1xb16-8x1x1-3e_fashion-mnist-clips.py'
 model = dict(
     backbone=dict(

@@ -167,9 +167,12 @@ def test_fashion_mnist_clips_quick(tmp_path, src):
             'its head)') in section
     assert ('calls a clip `same` when both items are among 5 chosen classes '
             'and is right on 63.9% of the clips') in section
+    # mmaction's ResNet3d sets every BN weight to 1 after mmcv zeroed the
+    # block's output BN: the section says how the block starts
     assert ('- I3D-18 + NonLocal3d in res3: `NonLocal3d` at the end of '
             '`layer2.1` (res3, 16 channels on 4x7x7 clips: 8 inter '
-            'channels, embedded gaussian)') in section
+            'channels, embedded gaussian; output BN weight 1 at the start: '
+            'its whole output added from the first step)') in section
     assert 'Trained from scratch for 1 epoch, batch 4, AdamW lr 0.002' \
         in section
     cost = _row(section, 'I3D-18', ' k | ')
@@ -181,7 +184,8 @@ def test_fashion_mnist_clips_quick(tmp_path, src):
 
     # the task made harder: the same I3D with its blocks not inflated
     _run('fashion_mnist_clips_noinflate', '--quick', '--seeds', '0',
-         '--variants', 'i3d', '--data-root', str(data), '--doc', str(doc),
+         '--variants', 'i3d', 'i3d_glore', '--data-root', str(data), '--doc',
+         str(doc),
          '--images', str(tmp_path / 'images'), '--work-dir',
          str(tmp_path / 'noinflate'))
     harder = _section(doc, 'fashion_mnist_clips_noinflate')
@@ -193,6 +197,9 @@ def test_fashion_mnist_clips_quick(tmp_path, src):
             'scratch for 1 epoch, batch 4,') in harder
     assert ('I3D-18, blocks not inflated: res2 5, res3 6, res4 6, res5 6 of 8 '
             'frames (never both ends)') in harder
+    assert ('- I3D-18, blocks not inflated, + GloRe3d after res3: `GloRe3d` '
+            'after `layer2.1` (res3, 16 channels on 4x7x7 clips: 8 states, 4 '
+            'nodes; output BN weight 0 at the start: the identity)') in harder
     # the first section is left as it was
     assert _section(doc, 'fashion_mnist_clips') == section
 
