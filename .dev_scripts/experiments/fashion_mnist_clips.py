@@ -293,15 +293,17 @@ def plain_lines(ctx: Context) -> List[str]:
         described += (' (mmaction\'s `C2D` class fixes its widths at 64-512, '
                       'about 16 times the cost)')
     epochs = [c.train_cfg.max_epochs for _, c in plains]
+    decay_span = ''
     if len(set(epochs)) == 1:
         schedule = plural(epochs[0], 'epoch')
     else:
         longest = max(epochs)
         schedule = ' and '.join(
             f'{plural(e, "epoch")} ({v.label} and its variants' +
-            (': the longer schedule where the added block, which starts as '
-             'the identity, is the only place the two ends can meet)' if e ==
-             longest else ')') for e, (v, _) in zip(epochs, plains))
+            (': longer, since there the added block is the only place '
+             'where the two ends can meet)' if e == longest else ')')
+            for e, (v, _) in zip(epochs, plains))
+        decay_span = ' over each schedule'
     head = ('The plain network is' if len(plains) == 1 else
             f'The {NUMBER_WORDS.get(len(plains), len(plains))} plain '
             'networks are')
@@ -311,8 +313,8 @@ def plain_lines(ctx: Context) -> List[str]:
         f'linear 2-class head. {described}. Trained from scratch for '
         f'{schedule}, batch {cfg.train_dataloader.batch_size}, '
         f'{optimizer_phrase(cfg)} with a {decay_name(cfg)} decay per '
-        f'{decay_step(cfg)} over each schedule; top-1 on the test clips '
-        'after every epoch. The variants add one global block each:'
+        f'{decay_step(cfg)}{decay_span}; top-1 on the test clips after '
+        'every epoch. The variants add one global block each:'
     ]
 
 

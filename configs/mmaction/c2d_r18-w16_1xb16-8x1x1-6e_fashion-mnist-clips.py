@@ -10,10 +10,11 @@
 # in a pilot).
 # Trained for 6 epochs (3,000 iterations), twice the I3D's schedule: with 3
 # epochs the GloRe variant left chance in its last epoch in one pilot and
-# in none of the three seeds of a full run, because its unit starts as the
-# identity and has to grow before the frames meet. The cosine decay spans
-# the 6 epochs. It is the plain network of ..._glore-res3x1_...-6e_...py,
-# which adds a unit reasoning over space-time.
+# in none of the three seeds of a full run (its unit starts as the
+# identity; ..._glore-res3x1-nozeroinit_... starts its gate at 1). The
+# cosine decay spans the 6 epochs. It is the plain network of the
+# ..._glore-res3x1*_... and ..._nonlocal-res3x1_... configs, which add a
+# block reasoning over space-time.
 _base_ = './i3d_r18-w8_1xb16-8x1x1-3e_fashion-mnist-clips.py'
 max_epochs = 6
 model = dict(

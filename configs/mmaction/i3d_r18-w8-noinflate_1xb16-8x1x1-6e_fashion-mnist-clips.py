@@ -7,8 +7,9 @@
 # head, data, optimiser) as the I3D. Trained for 6 epochs (3,000
 # iterations) like the C2D configs, whose GloRe unit needed more than 3 to
 # leave chance, so the GloRe and non-local variants of this network
-# (..._noinflate-glore-res3x1_..., ..._noinflate-nonlocal-res3x1_...) get
-# the same chance; the cosine decay spans the 6 epochs.
+# (..._noinflate-glore-res3x1[-nozeroinit]_...,
+# ..._noinflate-nonlocal-res3x1_...) get the same chance; the cosine decay
+# spans the 6 epochs.
 _base_ = './i3d_r18-w8_1xb16-8x1x1-3e_fashion-mnist-clips.py'
 max_epochs = 6
 model = dict(backbone=dict(inflate=(0, 0, 0, 0)))
