@@ -173,6 +173,20 @@ def plot_curves(ctx: Context, accuracies: Dict[str, np.ndarray],
     axes[1].set_ylabel('test accuracy (%)')
     for ax in axes:
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+    # one legend under both plots, so that long labels cover no curve: the
+    # variants and chance from the accuracy plot, the loss plot's levels
+    handles, labels = axes[1].get_legend_handles_labels()
+    variants = {v.label for v in ctx.experiment.variants}
+    for handle, label in zip(*axes[0].get_legend_handles_labels()):
+        if label not in variants:
+            handles.append(handle)
+            labels.append(label)
+    fig.legend(
+        handles,
+        labels,
+        loc='upper center',
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=2,
+        fontsize=8)
     save_figure(fig, path, dpi=100, bbox_inches='tight')
     plt.close(fig)

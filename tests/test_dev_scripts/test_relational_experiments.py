@@ -185,8 +185,7 @@ def test_fashion_mnist_clips_quick(tmp_path, src):
     # the task made harder: the same I3D with its blocks not inflated
     _run('fashion_mnist_clips_noinflate', '--quick', '--seeds', '0',
          '--variants', 'i3d', 'i3d_glore', '--data-root', str(data), '--doc',
-         str(doc),
-         '--images', str(tmp_path / 'images'), '--work-dir',
+         str(doc), '--images', str(tmp_path / 'images'), '--work-dir',
          str(tmp_path / 'noinflate'))
     harder = _section(doc, 'fashion_mnist_clips_noinflate')
     assert ('The plain network is mmaction\'s `ResNet3d` with no temporal '
