@@ -186,9 +186,8 @@ def temporal_lines(ctx: Context, shape: Sequence[int]) -> List[str]:
                 notes[-1] += (', so ends more than '
                               f'{plural(max(uncut) - 1, "frame")} apart '
                               'would never meet before its head')
-        part = (f'{variant.label}: {stages} of {num_frames} frames '
-                f'({"; ".join(notes)})')
-        parts.append(part)
+        parts.append(f'{variant.label}: {stages} of {num_frames} frames '
+                     f'({"; ".join(notes)})')
     networks = 'networks' if len(parts) > 1 else 'network'
     return [
         f'Where the plain {networks} can relate the two ends: one central '

@@ -40,12 +40,15 @@ Experiments:
                    distance, cost, the projection maps of the GloRe head.
     fashion_mnist_clips
                    I3D-18 (plain, + GloRe3d, + mmaction's non-local block)
-                   and C2D-18 (plain, + GloRe3d) on clips labelled by
-                   whether the first and the last item are alike; top-1,
-                   curves, the frames each plain stage sees, cost.
+                   and C2D-18 (plain, + GloRe3d with a zero gate and with
+                   the gate starting at 1, + the non-local block) on clips
+                   labelled by whether the first and the last item are
+                   alike; top-1, curves, the frames each plain stage sees,
+                   cost.
     fashion_mnist_clips_noinflate
                    The same clips made harder for the I3D: its blocks not
-                   inflated (plain, + GloRe3d, + the non-local block).
+                   inflated (plain, + GloRe3d with either gate start, + the
+                   non-local block).
 
 Runs already finished in the work dir (``result.json`` present, with the
 same config file and options) are reused, so an interrupted experiment
